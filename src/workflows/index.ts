@@ -1,0 +1,3 @@
+// Every workflow the worker runs. Workflow code is deterministic coordination only: no I/O,
+// no clock, no randomness but Temporal's; activities are imported as types.
+export { checkStack } from './check-stack';
