@@ -15,7 +15,7 @@ COPY package.json package-lock.json ./
 # dev server; containers talk to a real Temporal server (TEMPORAL_ADDRESS) and never need it.
 # The native packages (Temporal core bridge, swc, esbuild) come as prebuilt optional
 # dependencies, so skipping their install scripts is safe.
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \

@@ -246,8 +246,8 @@ function checkDockerfile(text: string, scripts: Record<string, string>): string[
     if (from[2]) stages.add(from[2]);
   }
   if (froms === 0) problems.push('Dockerfile: no FROM');
-  if (!lines.some((l) => /^RUN\b.*\bnpm ci\b.*--ignore-scripts/.test(l))) {
-    problems.push('Dockerfile: no `npm ci --ignore-scripts`');
+  if (!lines.some((l) => /^RUN\b.*\bnpm install\b.*--ignore-scripts/.test(l))) {
+    problems.push('Dockerfile: no `npm install --ignore-scripts`');
   }
   const cmd = lines.filter((l) => /^CMD\b/i.test(l)).at(-1);
   if (!cmd) {
@@ -296,7 +296,7 @@ describe('Dockerfile', () => {
 
   it('rejects an alpine or non-20 base', () => {
     const scripts = { 'start:api': 'x' };
-    const ok = 'FROM node:20-bookworm-slim\nRUN npm ci --ignore-scripts\nCMD ["npm", "run", "start:api"]\n';
+    const ok = 'FROM node:20-bookworm-slim\nRUN npm install --ignore-scripts\nCMD ["npm", "run", "start:api"]\n';
     expect(checkDockerfile(ok, scripts)).toEqual([]);
     expect(checkDockerfile(ok.replace('20-bookworm-slim', '20-alpine'), scripts).join('\n')).toMatch(/alpine/);
     expect(checkDockerfile(ok.replace('node:20', 'node:22'), scripts).join('\n')).toMatch(/not node 20/);
