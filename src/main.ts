@@ -9,7 +9,7 @@ import type { Worker } from '@temporalio/worker';
 import { accessMigrations } from './access/migrations';
 import { ACCESS_SCHEMA, type AccessDB } from './access/schema';
 import { recordStart } from './access/stack-info';
-import { buildApi } from './api/app';
+import { buildApi, provisioningSettings } from './api/app';
 import { loadConfigOrExit, reachableHost } from './lib/config';
 import { lockDataDir } from './lib/data-dir-lock';
 import { type Database, openDatabase } from './lib/db';
@@ -130,6 +130,7 @@ async function start() {
     temporal: client,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     faultInjection: env.FAULT_INJECTION,
+    provisioning: provisioningSettings(env),
   });
 
   const connection = await connectWorkerConnection(temporalAddress);

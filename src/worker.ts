@@ -55,7 +55,7 @@ export function createWorker(deps: WorkerDeps): Promise<Worker> {
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: deps.taskQueue ?? env.TEMPORAL_TASK_QUEUE,
     workflowBundle: deps.workflowBundle,
-    activities: createActivities({ clients }),
+    activities: createActivities({ clients, siteDomain: env.PROVISIONING_SITE_DOMAIN }),
     // Drain in-flight activities on SIGTERM before exiting.
     shutdownGraceTime: '10 seconds',
   });

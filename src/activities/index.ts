@@ -1,14 +1,18 @@
 import type { ServiceClients } from '../clients';
+import { createProvisioningActivities } from './provisioning';
 import { createStackActivities } from './stack';
 
 export interface ActivityDeps {
   clients: ServiceClients;
+  /** `site.domain` of customers created by provisioning. */
+  siteDomain: string;
 }
 
 /** Every activity the worker registers, built from its dependencies. */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createStackActivities(deps),
+    ...createProvisioningActivities(deps),
   };
 }
 

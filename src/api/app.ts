@@ -2,10 +2,12 @@ import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { AccessDB } from '../access/schema';
+import type { Env } from '../lib/config';
 import { type App, createHttpApp } from '../lib/fastify/app';
 import type { TokenVerifier } from '../lib/jwt';
 import { openapiPlugin } from './plugins/openapi';
 import { meRoutes } from './routes/me';
+import { provisioningRoutes } from './routes/provisioning';
 
 export interface ApiDeps {
   logger: Logger;
@@ -16,7 +18,20 @@ export interface ApiDeps {
   taskQueue: string;
   faultInjection?: boolean;
   version?: string;
+  provisioning?: ProvisioningSettings;
 }
+
+export interface ProvisioningSettings {
+  waitSeconds: number;
+  retryWindowSeconds: number;
+  attemptTimeoutSeconds: number;
+}
+
+export const provisioningSettings = (env: Env): ProvisioningSettings => ({
+  waitSeconds: env.PROVISIONING_WAIT_SECONDS,
+  retryWindowSeconds: env.PROVISIONING_RETRY_WINDOW_SECONDS,
+  attemptTimeoutSeconds: env.PROVISIONING_ATTEMPT_TIMEOUT_SECONDS,
+});
 
 /** The orchestrator's HTTP edge. Builds the app; does not listen (tests use `app.inject`). */
 export async function buildApi(deps: ApiDeps): Promise<App> {
@@ -33,6 +48,13 @@ export async function buildApi(deps: ApiDeps): Promise<App> {
   await app.register(async (scope) => {
     const api = scope.withTypeProvider<import('fastify-type-provider-zod').ZodTypeProvider>();
     meRoutes(api);
+    provisioningRoutes(api, {
+      temporal: deps.temporal,
+      taskQueue: deps.taskQueue,
+      waitSeconds: deps.provisioning?.waitSeconds ?? 20,
+      retryWindowSeconds: deps.provisioning?.retryWindowSeconds ?? 600,
+      attemptTimeoutSeconds: deps.provisioning?.attemptTimeoutSeconds ?? 30,
+    });
   });
   return app;
 }

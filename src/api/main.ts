@@ -8,7 +8,7 @@ import { createLogger } from '../lib/logger';
 import { migrateSchema } from '../lib/migrations';
 import { onShutdown, requireSharedDatabase } from '../lib/process';
 import { connectClient } from '../lib/temporal';
-import { buildApi } from './app';
+import { buildApi, provisioningSettings } from './app';
 
 const config = loadConfigOrExit();
 const { env } = config;
@@ -29,6 +29,7 @@ const api = await buildApi({
   temporal: client,
   taskQueue: env.TEMPORAL_TASK_QUEUE,
   faultInjection: env.FAULT_INJECTION,
+  provisioning: provisioningSettings(env),
 });
 await api.listen({ port: config.ports.api, host: env.HOST });
 onShutdown(logger, [() => api.close(), () => client.connection.close(), () => database.close()]);

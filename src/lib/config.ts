@@ -55,6 +55,17 @@ export const envSchema = z.object({
   JWT_AUDIENCE: z.preprocess(emptyToUndefined, z.string().optional()),
   /** JWKS URL for RS256 tokens issued by a real identity provider (e.g. the LMS). */
   JWT_JWKS_URL: z.preprocess(emptyToUndefined, optionalUrl),
+  /** `site.domain` given to enterprise customers created by provisioning (upstream PROVISIONING_DEFAULTS). */
+  PROVISIONING_SITE_DOMAIN: z.string().min(1).default('example.com'),
+  /** How long POST /api/v1/provisioning waits for the workflow before answering 202. */
+  PROVISIONING_WAIT_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(300).default(20)),
+  /** How long one provisioning step retries transient downstream faults before the workflow fails. */
+  PROVISIONING_RETRY_WINDOW_SECONDS: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number().int().min(1).max(86_400).default(600),
+  ),
+  /** How long one attempt of a provisioning step may run before it counts as lost (a crashed worker). */
+  PROVISIONING_ATTEMPT_TIMEOUT_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(3600).default(30)),
   /** Enables the test-only fault-injection admin routes on every service. Never in production. */
   FAULT_INJECTION: bool.default(false),
 });

@@ -1,3 +1,5 @@
 // Every workflow the worker runs. Workflow code is deterministic coordination only: no I/O,
 // no clock, no randomness but Temporal's; activities are imported as types.
 export { checkStack } from './check-stack';
+export { provisionNewCustomer } from './provision-new-customer';
+export { baselineSteps } from './baseline';

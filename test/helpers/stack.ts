@@ -4,7 +4,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { accessMigrations } from '../../src/access/migrations';
 import { ACCESS_SCHEMA, type AccessDB } from '../../src/access/schema';
-import { buildApi } from '../../src/api/app';
+import { buildApi, provisioningSettings } from '../../src/api/app';
 import { type Config, loadConfig, type ServiceName } from '../../src/lib/config';
 import type { App } from '../../src/lib/fastify/app';
 import type { FaultRule } from '../../src/lib/fastify/faults';
@@ -109,6 +109,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
       temporal: client,
       taskQueue,
       faultInjection: true,
+      provisioning: provisioningSettings(config.env),
     });
     cleanups.push(() => api.close());
     let apiUrl: string | undefined;

@@ -1,0 +1,166 @@
+/**
+ * Shared pieces of the benchmarks: the local stack in one process (its own Temporal dev server,
+ * PostgreSQL when DATABASE_URL is set or in-memory PGlite, every service, the api listening, one
+ * worker), a bounded concurrent runner, percentiles, and the docs/benchmarks.md writer.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { accessMigrations } from '../src/access/migrations';
+import { ACCESS_SCHEMA, type AccessDB } from '../src/access/schema';
+import { buildApi, provisioningSettings } from '../src/api/app';
+import { loadConfig } from '../src/lib/config';
+import { type Database, openDatabase } from '../src/lib/db';
+import { createVerifier, signToken } from '../src/lib/jwt';
+import { createLogger } from '../src/lib/logger';
+import { migrateSchema } from '../src/lib/migrations';
+import { installTemporalRuntime } from '../src/lib/temporal';
+import { startDevServer } from '../src/lib/temporal-dev-server';
+import { startServices } from '../src/services/host';
+import { bundleWorkflows, createWorker } from '../src/worker';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+export async function startBenchStack() {
+  const logger = createLogger({ LOG_LEVEL: (process.env.LOG_LEVEL as 'info') ?? 'warn', NODE_ENV: 'production' });
+  installTemporalRuntime(logger);
+  const secret = randomBytes(24).toString('hex');
+  const dev = await startDevServer({ port: await freePort(), uiPort: 0, ui: false, fast: true });
+  const database: Database = await openDatabase({ url: process.env.DATABASE_URL, poolSize: 20 });
+  if (process.env.DATABASE_URL) {
+    // A clean slate in the benchmark database: the services' schemas are recreated.
+    const { sql } = await import('kysely');
+    for (const s of ['lms', 'license_manager', 'catalog', 'subsidy', 'access']) {
+      await sql`drop schema if exists ${sql.id(s)} cascade`.execute(database.root);
+    }
+  }
+  const baseEnv = { NODE_ENV: 'production', LOG_LEVEL: 'warn', JWT_SECRET: secret, TEMPORAL_ADDRESS: dev.address };
+  const verify = createVerifier({ secret, issuer: loadConfig(baseEnv).env.JWT_ISSUER });
+  const hosted = await startServices({
+    database,
+    logger,
+    verify,
+    faultInjection: false,
+    host: '127.0.0.1',
+    ports: { lms: 0, 'license-manager': 0, catalog: 0, subsidy: 0 },
+  });
+  const urls = Object.fromEntries(hosted.map((s) => [s.name, s.url]));
+  const config = loadConfig({
+    ...baseEnv,
+    LMS_URL: urls.lms,
+    LICENSE_MANAGER_URL: urls['license-manager'],
+    CATALOG_URL: urls.catalog,
+    SUBSIDY_URL: urls.subsidy,
+  });
+  const connection = await Connection.connect({ address: dev.address });
+  const client = new Client({ connection });
+  const taskQueue = 'bench';
+  await migrateSchema(database, ACCESS_SCHEMA, accessMigrations);
+  const api = await buildApi({
+    logger,
+    verify,
+    db: database.forSchema<AccessDB>(ACCESS_SCHEMA),
+    temporal: client,
+    taskQueue,
+    provisioning: { ...provisioningSettings(config.env), waitSeconds: 120 },
+  });
+  const apiUrl = await api.listen({ port: 0, host: '127.0.0.1' });
+  const native = await NativeConnection.connect({ address: dev.address });
+  const worker: Worker = await createWorker({
+    config,
+    connection: native,
+    jwtSecret: secret,
+    workflowBundle: await bundleWorkflows(logger),
+    taskQueue,
+  });
+  const running = worker.run();
+  return {
+    database,
+    client,
+    taskQueue,
+    apiUrl,
+    urls,
+    token: (roles: string[]) => signToken(secret, config.env.JWT_ISSUER, { roles }),
+    async close() {
+      await api.close();
+      worker.shutdown();
+      await running;
+      await native.close();
+      await connection.close();
+      await Promise.all(hosted.map((s) => s.app.close()));
+      await database.close();
+      await dev.stop();
+    },
+  };
+}
+
+/** Runs `count` calls of `fn` with at most `concurrency` in flight; returns each call's latency (ms). */
+export async function runConcurrent(count: number, concurrency: number, fn: (i: number) => Promise<void>) {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= count) return;
+        const t0 = performance.now();
+        await fn(i);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return { latencies, seconds, throughput: count / seconds };
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[idx] as number;
+}
+
+export function machine(): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  return `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${
+    process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'
+  }`;
+}
+
+export function argNumber(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : Number(process.env[`BENCH_${name.toUpperCase()}`] ?? fallback);
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+}
+
+const DOC = new URL('../docs/benchmarks.md', import.meta.url);
+
+/** Replaces (or appends) the section between `<!-- bench:NAME -->` markers in docs/benchmarks.md. */
+export function recordSection(name: string, markdown: string) {
+  let doc: string;
+  try {
+    doc = readFileSync(DOC, 'utf8');
+  } catch {
+    doc = '# Benchmarks\n\nWritten by `npm run bench:*`; each compares against a baseline measured in the same run.\n';
+  }
+  const start = `<!-- bench:${name} -->`;
+  const end = `<!-- /bench:${name} -->`;
+  const block = `${start}\n${markdown.trim()}\n${end}`;
+  const i = doc.indexOf(start);
+  const j = doc.indexOf(end);
+  doc = i >= 0 && j > i ? doc.slice(0, i) + block + doc.slice(j + end.length) : `${doc.trimEnd()}\n\n${block}\n`;
+  writeFileSync(DOC, doc);
+}

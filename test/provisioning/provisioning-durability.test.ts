@@ -1,0 +1,155 @@
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureTool } from '../../scripts/ensure-temporal-cli.mjs';
+import { validBody } from '../helpers/provisioning';
+import { provision, provisionedRows } from '../helpers/provisioning-db';
+import { startTestStack, type TestStack, uniqueId } from '../helpers/stack';
+import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
+
+/**
+ * Durability with real processes: the worker runs as its own process (the `start:worker`
+ * entry), is SIGKILLed mid-workflow and replaced; the CLI starts workflows like an operator.
+ */
+let stack: TestStack;
+const workers: WorkerProcess[] = [];
+beforeAll(async () => {
+  stack = await startTestStack({
+    worker: false,
+    env: {
+      PROVISIONING_WAIT_SECONDS: '1',
+      PROVISIONING_ATTEMPT_TIMEOUT_SECONDS: '3',
+      PROVISIONING_RETRY_WINDOW_SECONDS: '120',
+    },
+  });
+});
+afterAll(async () => {
+  for (const w of workers) await w.kill().catch(() => {});
+  await stack?.close();
+});
+
+const slugOf = (prefix: string) => uniqueId(prefix).slice(0, 30);
+type StatusView = {
+  status: string;
+  current_step: string | null;
+  steps: Array<{ name: string; status: string; attempts: number; last_error: string | null }>;
+  result: Record<string, unknown> | null;
+};
+
+async function status(url: string): Promise<StatusView> {
+  const t = await stack.token({ roles: ['enterprise_provisioning_admin:*'] });
+  const res = await stack.api.inject({ url, headers: { authorization: `JWT ${t}` } });
+  expect(res.statusCode).toBe(200);
+  return res.json() as StatusView;
+}
+
+async function until(url: string, done: (v: StatusView) => boolean, ms = 90_000): Promise<StatusView> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await status(url);
+    if (done(v)) return v;
+    if (Date.now() > deadline) throw new Error(`timed out; last view ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('provisioning survives a worker crash', () => {
+  it('completes with no duplicate when the worker is SIGKILLed after the catalog step and restarted', async () => {
+    const first = await startWorkerProcess(stack);
+    workers.push(first);
+    const slug = slugOf('crash');
+    // Hold the agreement lookup long enough to kill the worker while that step is in flight.
+    await stack.faults('license-manager').add({
+      method: 'GET',
+      route: '/api/v1/customer-agreement/',
+      delayOnly: true,
+      delayMs: 2500,
+      count: 1,
+    });
+
+    const accepted = await provision(stack, validBody(slug));
+    expect(accepted.status).toBe(202);
+    expect(Object.keys(accepted.body).sort()).toEqual(['run_id', 'status_url', 'workflow_id']);
+    const url = accepted.body.status_url as string;
+
+    const running = await until(url, (v) => v.current_step === 'create_customer_agreement');
+    expect(running.status).toBe('running');
+    expect(running.steps.slice(0, 3).map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(running.steps.slice(4).every((s) => s.status === 'pending')).toBe(true);
+
+    await first.kill();
+    const second = await startWorkerProcess(stack);
+    workers.push(second);
+
+    const done = await until(url, (v) => v.status !== 'running');
+    expect(done.status).toBe('completed');
+    const agreementStep = done.steps.find((s) => s.name === 'create_customer_agreement');
+    expect(agreementStep?.attempts).toBeGreaterThanOrEqual(2);
+    expect(await provisionedRows(stack, slug)).toMatchObject({
+      customers: 1,
+      pendingAdmins: 1,
+      catalogs: 1,
+      agreements: 1,
+      plans: 2,
+      licenses: 10,
+      renewals: 1,
+    });
+    const again = await provision(stack, validBody(slug));
+    expect(again.status).toBe(201);
+    expect(again.body).toEqual(done.result);
+  });
+});
+
+describe('the temporal CLI', () => {
+  const cli = ensureTool('cli');
+  const run = (args: string[]) =>
+    spawnSync(cli, [...args, '--address', stack.config.env.TEMPORAL_ADDRESS as string], {
+      encoding: 'utf8',
+      timeout: 90_000,
+    });
+
+  it('starts a provisioning with the HTTP body as input, which completes and answers the status query', async () => {
+    if (workers.every((w) => w.child.exitCode !== null)) workers.push(await startWorkerProcess(stack));
+    const slug = slugOf('cli');
+    const workflowId = `cli-${slug}`;
+    const exec = run([
+      'workflow',
+      'execute',
+      '--type',
+      'provisionNewCustomer',
+      '--task-queue',
+      stack.taskQueue,
+      '--workflow-id',
+      workflowId,
+      '--input',
+      JSON.stringify(validBody(slug)),
+    ]);
+    expect(exec.stdout).toContain('COMPLETED');
+    const query = run(['workflow', 'query', '--workflow-id', workflowId, '--name', 'status']);
+    expect(query.status).toBe(0);
+    expect(query.stdout).toContain('"status":"completed"');
+    const list = run(['workflow', 'list', '--query', `CustomerSlug='${slug}'`]);
+    expect(list.stdout).toContain(workflowId);
+    expect(await provisionedRows(stack, slug)).toMatchObject({ customers: 1, agreements: 1, plans: 2, renewals: 1 });
+  });
+
+  it('fails at once, naming the field, when the CLI input is invalid', async () => {
+    const body = validBody('bad') as unknown as { enterprise_customer: { slug?: string } };
+    delete body.enterprise_customer.slug;
+    const exec = run([
+      'workflow',
+      'execute',
+      '--type',
+      'provisionNewCustomer',
+      '--task-queue',
+      stack.taskQueue,
+      '--workflow-id',
+      uniqueId('cli-bad'),
+      '--input',
+      JSON.stringify(body),
+    ]);
+    expect(exec.status).not.toBe(0);
+    expect(`${exec.stdout}${exec.stderr}`).toContain(
+      'Invalid provisioning request: enterprise_customer.slug: This field is required.',
+    );
+  });
+});
