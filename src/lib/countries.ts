@@ -10,3 +10,5 @@ export const COUNTRY_CODES: ReadonlySet<string> = new Set(
     'TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW'
   ).split(' '),
 );
+
+export const isCountryCode = (value: string) => COUNTRY_CODES.has(value.toUpperCase());

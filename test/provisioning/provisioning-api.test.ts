@@ -159,13 +159,14 @@ describe('POST /api/v1/provisioning: one call creates a complete subscription cu
 });
 
 describe('reuse matrix (spec provisioning §8): a new request for an existing customer adds only what is new', () => {
-  it('reuses customer, admins, pending admins, catalog, agreement and plans; adds the new admin and plan', async () => {
+  it('reuses customer, admins, pending admins, catalog, agreement, plans and renewal; adds only the new admin', async () => {
     const slug = slugOf('reuse');
     await registerUser(`real@${slug}.example.com`);
     const first = validBody(slug);
     first.pending_admins = [{ user_email: `real@${slug}.example.com` }, { user_email: `pending@${slug}.example.com` }];
     const one = await provision(stack, first);
     expect(one.status).toBe(201);
+    const before = await provisionedRows(stack, slug);
 
     const second = validBody(slug);
     second.pending_admins = [
@@ -173,29 +174,42 @@ describe('reuse matrix (spec provisioning §8): a new request for an existing cu
       { user_email: `pending@${slug}.example.com` },
       { user_email: `third@${slug}.example.com` },
     ];
-    second.first_paid_subscription_plan.title = `${slug} Paid 2027`;
     const two = await provision(stack, second);
     expect(two.status).toBe(201);
-    const [a, b] = [one.body, two.body] as Array<Record<string, { uuid: string }>>;
-    expect(b?.enterprise_customer?.uuid).toBe(a?.enterprise_customer?.uuid);
-    expect(b?.enterprise_catalog?.uuid).toBe(a?.enterprise_catalog?.uuid);
-    expect(b?.customer_agreement?.uuid).toBe(a?.customer_agreement?.uuid);
-    expect(b?.trial_subscription_plan?.uuid).toBe(a?.trial_subscription_plan?.uuid);
-    expect(b?.first_paid_subscription_plan?.uuid).not.toBe(a?.first_paid_subscription_plan?.uuid);
+    const [a, b] = [one.body, two.body] as Array<Record<string, { uuid?: string; id?: number }>>;
+    for (const key of [
+      'enterprise_customer',
+      'enterprise_catalog',
+      'customer_agreement',
+      'trial_subscription_plan',
+      'first_paid_subscription_plan',
+    ]) {
+      expect(b?.[key]?.uuid, key).toBe(a?.[key]?.uuid);
+    }
+    expect(b?.subscription_plan_renewal?.id).toBe(a?.subscription_plan_renewal?.id);
     expect(two.body.customer_admins).toEqual({
       created_admins: [{ user_email: `third@${slug}.example.com` }],
       existing_admins: [{ user_email: `pending@${slug}.example.com` }, { user_email: `real@${slug}.example.com` }],
     });
-    // The agreement snapshot now lists the plans made by the first request.
+    // The agreement as found by the second run already lists the plans of the first.
     expect((two.body.customer_agreement as { subscriptions: unknown[] }).subscriptions).toHaveLength(2);
-    expect(await provisionedRows(stack, slug)).toMatchObject({
-      customers: 1,
-      admins: 1,
-      pendingAdmins: 2,
-      catalogs: 1,
-      agreements: 1,
-      plans: 3,
-    });
+    expect(await provisionedRows(stack, slug)).toEqual({ ...before, pendingAdmins: before.pendingAdmins + 1 });
+  });
+
+  it('adds a plan with a new line item to the existing agreement; a second renewal of the trial is a 422 conflict', async () => {
+    const slug = slugOf('newplan');
+    const one = await provision(stack, validBody(slug));
+    expect(one.status).toBe(201);
+    const second = validBody(slug);
+    second.first_paid_subscription_plan.title = `${slug} Paid 2027`;
+    second.first_paid_subscription_plan.salesforce_opportunity_line_item = '00k000000000042AAA';
+    const two = await provision(stack, second);
+    // The new paid plan is made, but license-manager refuses to renew the trial into a second plan.
+    expect(two.status).toBe(422);
+    expect(two.body.detail).toMatch(
+      /^Error in provisioning workflow: create_subscription_plan_renewal: license-manager create subscription plan renewal: HTTP 422 /,
+    );
+    expect(await provisionedRows(stack, slug)).toMatchObject({ customers: 1, agreements: 1, plans: 3, renewals: 1 });
   });
 
   it('uses a catalog the customer already has for the same query, and the requested title only on create', async () => {
@@ -208,6 +222,37 @@ describe('reuse matrix (spec provisioning §8): a new request for an existing cu
     expect(two.status).toBe(201);
     expect(two.body.enterprise_catalog).toEqual(one.body.enterprise_catalog);
     expect((two.body.enterprise_catalog as { title: string }).title).toBe('Hand-made catalog');
+  });
+});
+
+describe('the legacy one-plan body and the status endpoint', () => {
+  it('accepts the seed’s `subscription_plan` shape, converted as upstream does', async () => {
+    const slug = slugOf('legacy');
+    const { trial_subscription_plan, first_paid_subscription_plan: _, ...rest } = validBody(slug);
+    const { status, body } = await provision(stack, { ...rest, subscription_plan: trial_subscription_plan });
+    expect(status).toBe(201);
+    expect(body.first_paid_subscription_plan).toMatchObject({
+      title: `${slug} Trial - First Paid Plan`,
+      product: 1,
+      salesforce_opportunity_line_item: null,
+    });
+    expect(await provisionedRows(stack, slug)).toMatchObject({ plans: 2, renewals: 1 });
+  });
+
+  it('GET /api/v1/provisioning/{id}: 404 for an unknown id, 403 for other roles', async () => {
+    const t = await stack.token({ roles: ['enterprise_provisioning_admin:*'] });
+    const missing = await stack.api.inject({
+      url: '/api/v1/provisioning/nope',
+      headers: { authorization: `JWT ${t}` },
+    });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toEqual({ detail: 'No provisioning workflow nope.' });
+    const admin = await stack.token({ roles: ['enterprise_admin:*'] });
+    const denied = await stack.api.inject({
+      url: '/api/v1/provisioning/nope',
+      headers: { authorization: `JWT ${admin}` },
+    });
+    expect(denied.statusCode).toBe(403);
   });
 });
 
@@ -240,18 +285,15 @@ describe('failures', () => {
       count: 5,
     });
     const { status, body } = await provision(stack, validBody(slug));
+    // One attempt only: a 4xx is not retried.
+    const [refusal] = await stack.faults('license-manager').list();
+    expect(refusal?.hits).toBe(1);
     await stack.faults('license-manager').clear();
     expect(status).toBe(422);
     expect(body.detail).toBe(
       'Error in provisioning workflow: create_trial_subscription_plan: license-manager create subscription plan: ' +
         'HTTP 400 {"error":"An error occurred: Invalid Salesforce ID format."}',
     );
-    // One attempt only: 4xx is not retried.
-    const [rule] = await stack
-      .faults('license-manager')
-      .list()
-      .catch(() => []);
-    expect(rule).toBeUndefined();
     expect(await provisionedRows(stack, slug)).toMatchObject({ customers: 1, agreements: 1, plans: 0 });
 
     // The same request again (the fault gone) runs anew and completes: failed runs do not block retries.

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTool } from '../../scripts/ensure-temporal-cli.mjs';
 import { validBody } from '../helpers/provisioning';
@@ -101,17 +101,25 @@ describe('provisioning survives a worker crash', () => {
 
 describe('the temporal CLI', () => {
   const cli = ensureTool('cli');
+  // Asynchronous on purpose: the services run in this test process, and a synchronous spawn
+  // would block the very event loop that must answer the workflow's calls.
   const run = (args: string[]) =>
-    spawnSync(cli, [...args, '--address', stack.config.env.TEMPORAL_ADDRESS as string], {
-      encoding: 'utf8',
-      timeout: 90_000,
+    new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        cli,
+        [...args, '--address', stack.config.env.TEMPORAL_ADDRESS as string],
+        { encoding: 'utf8', timeout: 60_000 },
+        (err, stdout, stderr) => resolve({ status: err ? Number(err.code ?? 1) || 1 : 0, stdout, stderr }),
+      );
     });
 
   it('starts a provisioning with the HTTP body as input, which completes and answers the status query', async () => {
-    if (workers.every((w) => w.child.exitCode !== null)) workers.push(await startWorkerProcess(stack));
+    if (workers.every((w) => w.child.exitCode !== null || w.child.signalCode !== null)) {
+      workers.push(await startWorkerProcess(stack));
+    }
     const slug = slugOf('cli');
     const workflowId = `cli-${slug}`;
-    const exec = run([
+    const exec = await run([
       'workflow',
       'execute',
       '--type',
@@ -123,19 +131,49 @@ describe('the temporal CLI', () => {
       '--input',
       JSON.stringify(validBody(slug)),
     ]);
-    expect(exec.stdout).toContain('COMPLETED');
-    const query = run(['workflow', 'query', '--workflow-id', workflowId, '--name', 'status']);
+    expect(exec.stdout, `${exec.stdout}${exec.stderr}\n${workers.map((w) => w.output()).join('\n')}`).toContain(
+      'COMPLETED',
+    );
+    const query = await run(['workflow', 'query', '--workflow-id', workflowId, '--name', 'status']);
     expect(query.status).toBe(0);
     expect(query.stdout).toContain('"status":"completed"');
-    const list = run(['workflow', 'list', '--query', `CustomerSlug='${slug}'`]);
+    const list = await run(['workflow', 'list', '--query', `CustomerSlug='${slug}'`]);
     expect(list.stdout).toContain(workflowId);
     expect(await provisionedRows(stack, slug)).toMatchObject({ customers: 1, agreements: 1, plans: 2, renewals: 1 });
+  });
+
+  it('gives up on a step that keeps failing transiently at the end of the retry window, with the last error', async () => {
+    await stack
+      .faults('lms')
+      .add({ method: 'GET', route: '/enterprise/api/v1/enterprise-customer/', status: 503, count: 0 });
+    const slug = slugOf('down');
+    const exec = await run([
+      'workflow',
+      'execute',
+      '--type',
+      'provisionNewCustomer',
+      '--task-queue',
+      stack.taskQueue,
+      '--workflow-id',
+      `cli-${slug}`,
+      '--input',
+      JSON.stringify(validBody(slug)),
+      '--input',
+      JSON.stringify({ retryWindowSeconds: 3 }),
+    ]);
+    const [rule] = await stack.faults('lms').list();
+    await stack.faults('lms').clear();
+    expect(exec.status).not.toBe(0);
+    expect(`${exec.stdout}${exec.stderr}`).toContain(
+      'create_customer: still failing at the end of the retry window; last error: lms get enterprise customer: HTTP 503',
+    );
+    expect(rule?.hits).toBeGreaterThan(2);
   });
 
   it('fails at once, naming the field, when the CLI input is invalid', async () => {
     const body = validBody('bad') as unknown as { enterprise_customer: { slug?: string } };
     delete body.enterprise_customer.slug;
-    const exec = run([
+    const exec = await run([
       'workflow',
       'execute',
       '--type',

@@ -44,7 +44,8 @@ const choice = <T extends readonly number[]>(values: T) =>
     z.number().refine((n) => values.includes(n), { error: (i) => `"${String(i.input)}" is not a valid choice.` }),
   );
 
-const nonBlank = z.string().trim().min(1, 'This field may not be blank.');
+// `abort`: a blank value gets one message, not also every later check's.
+const nonBlank = z.string().trim().min(1, { message: 'This field may not be blank.', abort: true });
 const uuid = z.uuid('Must be a valid UUID.');
 
 export const customerSchema = z.object({
@@ -54,7 +55,7 @@ export const customerSchema = z.object({
   slug: z
     .string()
     .trim()
-    .min(1, 'This field may not be blank.')
+    .min(1, { message: 'This field may not be blank.', abort: true })
     .max(30, 'Ensure this field has no more than 30 characters.')
     .regex(/^[-a-zA-Z0-9_]+$/, 'Enter a valid "slug" consisting of letters, numbers, underscores or hyphens.'),
   country: z

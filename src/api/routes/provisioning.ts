@@ -50,6 +50,12 @@ export function provisioningRoutes(app: ZodApp, deps: ProvisioningRouteDeps) {
     '/api/v1/provisioning',
     {
       onRequest: requireRoles(PROVISIONING_ROLES),
+      // Validation converts the legacy shape; note it first, to warn as upstream does.
+      preValidation: async (req) => {
+        if (isLegacyRequest(req.body)) {
+          req.log.warn('Deprecated request format detected: `subscription_plan` was converted to the two-plan format');
+        }
+      },
       schema: {
         summary: 'Provision a new subscription customer (customer, admins, catalog, agreement, plans, renewal)',
         description:
@@ -61,16 +67,15 @@ export function provisioningRoutes(app: ZodApp, deps: ProvisioningRouteDeps) {
         response: {
           201: z
             .record(z.string(), z.unknown())
-            .describe('enterprise_customer, customer_admins, enterprise_catalog, customer_agreement, trial and paid plans, renewal'),
+            .describe(
+              'enterprise_customer, customer_admins, enterprise_catalog, customer_agreement, trial and paid plans, renewal',
+            ),
           202: acceptedSchema,
         },
       },
     },
     async (req, reply) => {
       const body = req.body as ProvisioningRequest;
-      if (isLegacyRequest(req.body)) {
-        req.log.warn('Deprecated request format detected: `subscription_plan` was converted to the two-plan format');
-      }
       const workflowId = provisioningWorkflowId(body);
       const handle = await startOrJoin(deps, workflowId, body);
       const log = req.log.child({ workflowId });

@@ -69,4 +69,141 @@ export const licenseManagerMigrations: SchemaMigrations = {
         .execute();
     },
   },
+  '0002_agreements_plans_licenses': {
+    async up(db) {
+      await db.schema
+        .createTable('customer_agreements')
+        .addColumn('uuid', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
+        .addColumn('enterprise_customer_uuid', 'uuid', (c) => c.notNull().unique())
+        .addColumn('enterprise_customer_slug', 'varchar(128)', (c) => c.unique())
+        .addColumn('enterprise_customer_name', 'varchar(255)')
+        .addColumn('default_enterprise_catalog_uuid', 'uuid')
+        .addColumn('disable_expiration_notifications', 'boolean', (c) => c.notNull().defaultTo(false))
+        .addColumn('disable_onboarding_notifications', 'boolean', (c) => c.notNull().defaultTo(false))
+        .addColumn('enable_auto_applied_subscriptions_with_universal_link', 'boolean', (c) =>
+          c.notNull().defaultTo(false),
+        )
+        .addColumn('created', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('modified', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+
+      await db.schema
+        .createTable('subscription_plans')
+        .addColumn('uuid', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
+        .addColumn('title', 'varchar(128)', (c) => c.notNull())
+        .addColumn('customer_agreement', 'uuid', (c) =>
+          c.notNull().references('customer_agreements.uuid').onDelete('cascade'),
+        )
+        .addColumn('start_date', 'timestamptz', (c) => c.notNull())
+        .addColumn('expiration_date', 'timestamptz', (c) => c.notNull())
+        .addColumn('enterprise_catalog_uuid', 'uuid', (c) => c.notNull())
+        .addColumn('is_active', 'boolean', (c) => c.notNull().defaultTo(false))
+        .addColumn('is_revocation_cap_enabled', 'boolean', (c) => c.notNull().defaultTo(false))
+        .addColumn('revoke_max_percentage', 'integer', (c) => c.notNull().defaultTo(5))
+        .addColumn('num_revocations_applied', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('salesforce_opportunity_line_item', 'varchar(18)')
+        .addColumn('product_id', 'integer', (c) => c.notNull().references('products.id'))
+        .addColumn('for_internal_use_only', 'boolean', (c) => c.notNull().defaultTo(false))
+        .addColumn('can_freeze_unused_licenses', 'boolean', (c) => c.notNull().defaultTo(false))
+        .addColumn('should_auto_apply_licenses', 'boolean')
+        .addColumn('desired_num_licenses', 'integer')
+        .addColumn('expiration_processed', 'boolean', (c) => c.notNull().defaultTo(false))
+        .addColumn('last_freeze_timestamp', 'timestamptz')
+        .addColumn('change_reason', 'text', (c) => c.notNull())
+        .addColumn('created', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('modified', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        // Upstream `unique_together`; the API's "must make a unique set" error comes from this
+        // constraint, so two concurrent creates of one title cannot both succeed.
+        .addUniqueConstraint('subscription_plans_customer_agreement_title_key', ['customer_agreement', 'title'])
+        .addCheckConstraint(
+          'subscription_plans_revoke_max_percentage_check',
+          sql`revoke_max_percentage between 0 and 100`,
+        )
+        .addCheckConstraint('subscription_plans_num_revocations_applied_check', sql`num_revocations_applied >= 0`)
+        .addCheckConstraint('subscription_plans_desired_num_licenses_check', sql`desired_num_licenses >= 0`)
+        .addCheckConstraint(
+          'subscription_plans_change_reason_check',
+          sql`change_reason in ('new', 'incorrect_user_input', 'delayed_payment',
+                                'organization_requested_change', 'other')`,
+        )
+        .execute();
+
+      await db.schema
+        .createTable('licenses')
+        .addColumn('uuid', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
+        .addColumn('subscription_plan', 'uuid', (c) =>
+          c.notNull().references('subscription_plans.uuid').onDelete('cascade'),
+        )
+        .addColumn('status', 'text', (c) => c.notNull().defaultTo('unassigned'))
+        .addColumn('user_email', 'text')
+        .addColumn('lms_user_id', 'integer')
+        .addColumn('activation_key', 'uuid')
+        .addColumn('assigned_date', 'timestamptz')
+        .addColumn('activation_date', 'timestamptz')
+        .addColumn('last_remind_date', 'timestamptz')
+        .addColumn('revoked_date', 'timestamptz')
+        .addColumn('auto_applied', 'boolean')
+        .addColumn('renewed_to', 'uuid', (c) => c.unique().references('licenses.uuid').onDelete('set null'))
+        .addColumn('created', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('modified', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addCheckConstraint('licenses_status_check', sql`status in ('unassigned', 'assigned', 'activated', 'revoked')`)
+        .execute();
+      await db.schema
+        .createIndex('licenses_subscription_plan_status_idx')
+        .on('licenses')
+        .columns(['subscription_plan', 'status'])
+        .execute();
+      await db.schema
+        .createIndex('licenses_user_email_lower_idx')
+        .on('licenses')
+        .expression(sql`lower(user_email)`)
+        .execute();
+      await db.schema.createIndex('licenses_lms_user_id_idx').on('licenses').column('lms_user_id').execute();
+      await db.schema.createIndex('licenses_activation_key_idx').on('licenses').column('activation_key').execute();
+      // Upstream (MySQL) could only enforce "at most one assigned-or-activated license per email
+      // per plan" in application code, and bulk paths skipped it (double assignment, ADR 0014).
+      // Postgres enforces it here, for every writer.
+      await db.schema
+        .createIndex('licenses_plan_email_allocated_key')
+        .on('licenses')
+        .unique()
+        .expression(sql`subscription_plan, lower(user_email)`)
+        .where(sql<boolean>`status in ('assigned', 'activated')`)
+        .execute();
+
+      await db.schema
+        .createTable('subscription_plan_renewals')
+        .addColumn('id', 'serial', (c) => c.primaryKey())
+        // One-to-one both ways (a plan renews at most once, and is renewed into at most once):
+        // the unique constraints are what keep the get-or-create honest under concurrency.
+        .addColumn('prior_subscription_plan', 'uuid', (c) =>
+          c.notNull().unique().references('subscription_plans.uuid').onDelete('cascade'),
+        )
+        .addColumn('renewed_subscription_plan', 'uuid', (c) =>
+          c.unique().references('subscription_plans.uuid').onDelete('cascade'),
+        )
+        .addColumn('salesforce_opportunity_id', 'varchar(18)')
+        .addColumn('number_of_licenses', 'integer', (c) => c.notNull())
+        .addColumn('effective_date', 'timestamptz', (c) => c.notNull())
+        .addColumn('renewed_expiration_date', 'timestamptz', (c) => c.notNull())
+        .addColumn('renewed_plan_title', 'varchar(128)')
+        .addColumn('license_types_to_copy', 'text', (c) => c.notNull().defaultTo('assigned_and_activated'))
+        .addColumn('disable_auto_apply_licenses', 'boolean', (c) => c.notNull().defaultTo(false))
+        .addColumn('exempt_from_batch_processing', 'boolean', (c) => c.notNull().defaultTo(false))
+        .addColumn('processed', 'boolean', (c) => c.notNull().defaultTo(false))
+        .addColumn('processed_datetime', 'timestamptz')
+        .addColumn('created', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('modified', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addCheckConstraint('subscription_plan_renewals_number_of_licenses_check', sql`number_of_licenses >= 1`)
+        .addCheckConstraint(
+          'subscription_plan_renewals_license_types_to_copy_check',
+          sql`license_types_to_copy in ('assigned_and_activated', 'activated', 'nothing')`,
+        )
+        .addCheckConstraint(
+          'subscription_plan_renewals_distinct_plans_check',
+          sql`renewed_subscription_plan is null or renewed_subscription_plan <> prior_subscription_plan`,
+        )
+        .execute();
+    },
+  },
 };

@@ -1,6 +1,9 @@
 import { defineService } from '../common/service';
 import { lmsMigrations } from './migrations';
 import { accountRoutes } from './routes/accounts';
+import { adminRoutes } from './routes/admins';
+import { catalogRoutes } from './routes/catalogs';
+import { enterpriseCustomerRoutes } from './routes/enterprise-customers';
 import type { LmsDB } from './schema';
 
 /** edx-platform + edx-enterprise: users, enterprise customers, admins, catalogs, learners, enrollments. */
@@ -10,5 +13,8 @@ export const lmsService = defineService<LmsDB>({
   migrations: lmsMigrations,
   routes(app, ctx) {
     accountRoutes(app, ctx);
+    enterpriseCustomerRoutes(app, ctx);
+    adminRoutes(app, ctx);
+    catalogRoutes(app, ctx);
   },
 });

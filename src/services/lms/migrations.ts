@@ -15,4 +15,115 @@ export const lmsMigrations: SchemaMigrations = {
       await db.schema.createIndex('users_email_lower_key').on('users').unique().expression(sql`lower(email)`).execute();
     },
   },
+
+  /**
+   * edx-enterprise records. Every business key is a unique constraint, so concurrent get-or-creates
+   * cannot make duplicates (upstream relies on Django's check-then-insert, which races).
+   */
+  '0002_enterprise': {
+    async up(db) {
+      await db.schema
+        .createTable('sites')
+        .addColumn('id', 'serial', (c) => c.primaryKey())
+        .addColumn('domain', 'text', (c) => c.notNull().unique())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .execute();
+      // Django's default site is example.com; provisioning sends it unless configured otherwise.
+      await db
+        .insertInto('sites')
+        .values([
+          { domain: 'example.com', name: 'example.com' },
+          { domain: 'localhost', name: 'localhost' },
+        ])
+        .execute();
+
+      await db.schema
+        .createTable('enterprise_customers')
+        .addColumn('uuid', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('slug', 'varchar(30)', (c) => c.notNull().unique().check(sql`slug ~ '^[-a-zA-Z0-9_]+$'`))
+        .addColumn('country', 'char(2)', (c) => c.notNull().check(sql`country ~ '^[A-Z]{2}$'`))
+        .addColumn('active', 'boolean', (c) => c.notNull().defaultTo(true))
+        .addColumn('site_domain', 'text', (c) => c.notNull().references('sites.domain'))
+        .addColumn('enable_portal_subscription_management_screen', 'boolean', (c) => c.notNull().defaultTo(false))
+        .addColumn('enable_analytics_screen', 'boolean', (c) => c.notNull().defaultTo(true))
+        .addColumn('created', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('modified', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+
+      await db.schema
+        .createTable('catalog_queries')
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        .addColumn('title', 'text', (c) => c.notNull())
+        .execute();
+      // The ids provisioning maps products to (PRODUCT_ID_TO_CATALOG_QUERY_ID_MAPPING defaults to {1: 1, 2: 2}).
+      await db
+        .insertInto('catalog_queries')
+        .values([
+          { id: 1, title: 'All content' },
+          { id: 2, title: 'All open courses' },
+        ])
+        .execute();
+
+      await db.schema
+        .createTable('enterprise_customer_catalogs')
+        .addColumn('uuid', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
+        .addColumn('enterprise_customer', 'uuid', (c) => c.notNull().references('enterprise_customers.uuid'))
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('enterprise_catalog_query', 'integer', (c) => c.references('catalog_queries.id'))
+        .addColumn('created', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('modified', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        // The catalog get-or-create key (upstream checks it in Python only).
+        .addUniqueConstraint('enterprise_customer_catalogs_customer_query_key', [
+          'enterprise_customer',
+          'enterprise_catalog_query',
+        ])
+        .execute();
+
+      await db.schema
+        .createTable('enterprise_customer_users')
+        .addColumn('id', 'serial', (c) => c.primaryKey())
+        .addColumn('enterprise_customer', 'uuid', (c) => c.notNull().references('enterprise_customers.uuid'))
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id'))
+        .addColumn('active', 'boolean', (c) => c.notNull().defaultTo(true))
+        .addColumn('created', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addUniqueConstraint('enterprise_customer_users_customer_user_key', ['enterprise_customer', 'user_id'])
+        .execute();
+
+      await db.schema
+        .createTable('role_assignments')
+        .addColumn('id', 'serial', (c) => c.primaryKey())
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id'))
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('enterprise_customer', 'uuid', (c) => c.notNull().references('enterprise_customers.uuid'))
+        .addUniqueConstraint('role_assignments_user_role_customer_key', ['user_id', 'role', 'enterprise_customer'])
+        .execute();
+      await db.schema
+        .createIndex('role_assignments_customer_role_idx')
+        .on('role_assignments')
+        .columns(['enterprise_customer', 'role'])
+        .execute();
+
+      await db.schema
+        .createTable('pending_enterprise_admins')
+        .addColumn('id', 'serial', (c) => c.primaryKey())
+        .addColumn('enterprise_customer', 'uuid', (c) => c.notNull().references('enterprise_customers.uuid'))
+        .addColumn('user_email', 'text', (c) => c.notNull())
+        .addColumn('created', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+      // Upstream's unique_together is on the raw email; case-insensitive is what registration matches on.
+      await db.schema
+        .createIndex('pending_enterprise_admins_customer_email_key')
+        .on('pending_enterprise_admins')
+        .unique()
+        .columns(['enterprise_customer'])
+        .expression(sql`lower(user_email)`)
+        .execute();
+      await db.schema
+        .createIndex('pending_enterprise_admins_email_idx')
+        .on('pending_enterprise_admins')
+        .expression(sql`lower(user_email)`)
+        .execute();
+    },
+  },
 };

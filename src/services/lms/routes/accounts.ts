@@ -1,12 +1,11 @@
 import { z } from 'zod';
 import type { ZodApp } from '../../../lib/fastify/app';
-import { requireRoles } from '../../../lib/fastify/auth';
 import { badRequest } from '../../../lib/http-errors';
 import { isUniqueViolation } from '../../../lib/pg-errors';
 import type { ServiceContext } from '../../common/service';
+import { requireOperator } from '../auth';
 import type { LmsDB, UserRow } from '../schema';
-
-const OPERATOR_ROLES = ['enterprise_openedx_operator', 'enterprise_provisioning_admin'] as const;
+import { promotePendingAdmins } from '../store';
 
 const accountSchema = z.object({
   id: z.number().int(),
@@ -25,7 +24,8 @@ const toAccount = (u: UserRow) => ({
 /**
  * User accounts (edx-platform `/api/user/v1/accounts`). Registration here is an operator call
  * (the real LMS registers people through its own pages); it is get-or-create by email so tests
- * and seed data can run it repeatedly.
+ * and seed data can run it repeatedly. A new account takes up the pending admin invitations for
+ * its email (upstream does this in a post_save handler when the invited person registers).
  */
 export function accountRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
   const byEmail = (email: string) =>
@@ -37,7 +37,7 @@ export function accountRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
   app.get(
     '/api/user/v1/accounts',
     {
-      onRequest: requireRoles(OPERATOR_ROLES),
+      onRequest: requireOperator,
       schema: {
         querystring: z.object({ email: z.string().min(1).optional(), username: z.string().min(1).optional() }),
         response: { 200: z.array(accountSchema) },
@@ -55,7 +55,7 @@ export function accountRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
   app.post(
     '/api/user/v1/accounts',
     {
-      onRequest: requireRoles(OPERATOR_ROLES),
+      onRequest: requireOperator,
       schema: {
         body: z.object({
           email: z.email(),
@@ -72,11 +72,16 @@ export function accountRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
       const existing = await byEmail(email).executeTakeFirst();
       if (existing) return reply.code(200).send(toAccount(existing));
       try {
-        const created = await db
-          .insertInto('users')
-          .values({ email, username: req.body.username ?? email.toLowerCase() })
-          .returningAll()
-          .executeTakeFirstOrThrow();
+        // One transaction: the account never exists without its promoted invitations, nor the reverse.
+        const created = await db.transaction().execute(async (trx) => {
+          const user = await trx
+            .insertInto('users')
+            .values({ email, username: req.body.username ?? email.toLowerCase() })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          await promotePendingAdmins(trx, user);
+          return user;
+        });
         return reply.code(201).send(toAccount(created));
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;

@@ -1,0 +1,171 @@
+import { z } from 'zod';
+import type { ZodApp } from '../../../lib/fastify/app';
+import { badRequest, notFound } from '../../../lib/http-errors';
+import { isUniqueViolation } from '../../../lib/pg-errors';
+import type { ServiceContext } from '../../common/service';
+import { requireOperator } from '../auth';
+import { emailField, invalidPk, text, uuidField, uuidFilter } from '../fields';
+import { pageQuery, pageSchema, paginate } from '../pagination';
+import { ENTERPRISE_ADMIN_ROLE, type LmsDB, type PendingAdminRow } from '../schema';
+import { customerByUuid, hasRole, learnerViews, makeAdmin, pendingAdminView, userByEmail } from '../store';
+
+const API = '/enterprise/api/v1';
+const ALREADY_ADMIN = 'A user with this email and enterprise customer already has admin permission.';
+const ALREADY_PENDING = 'A pending user with this email and enterprise customer already exists.';
+
+const learnerSchema = z.object({
+  id: z.number().int(),
+  enterprise_customer: z.string(),
+  user_id: z.number().int(),
+  active: z.boolean(),
+  created: z.string(),
+  user: z.object({ id: z.number().int(), username: z.string(), email: z.string(), date_joined: z.string() }),
+  role_assignments: z.array(z.string()),
+});
+
+const adminResultSchema = z.object({
+  enterprise_customer_uuid: z.string(),
+  email: z.string(),
+  user_id: z.number().int(),
+  created: z.boolean(),
+});
+
+const pendingAdminSchema = z.object({ id: z.number().int(), enterprise_customer: z.string(), user_email: z.string() });
+
+/**
+ * Customer admins: the learner links listing (`enterprise-learner/`, which provisioning reads
+ * with `role=enterprise_admin`), making an existing user an admin by email, and pending admins
+ * for people without an account yet (they become admins when they register, see accounts.ts).
+ */
+export function adminRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
+  app.get(
+    `${API}/enterprise-learner`,
+    {
+      onRequest: requireOperator,
+      schema: {
+        querystring: z.object({ enterprise_customer_uuid: uuidFilter(), role: z.string().optional(), ...pageQuery }),
+        response: { 200: pageSchema(learnerSchema) },
+      },
+    },
+    async (req) => {
+      const { enterprise_customer_uuid: customer, role } = req.query;
+      let q = db.selectFrom('enterprise_customer_users as ecu').innerJoin('users as u', 'u.id', 'ecu.user_id');
+      if (customer !== undefined) q = q.where('ecu.enterprise_customer', '=', customer);
+      if (role) {
+        q = q.where((eb) =>
+          eb.exists(
+            eb
+              .selectFrom('role_assignments as ra')
+              .select('ra.id')
+              .whereRef('ra.user_id', '=', 'ecu.user_id')
+              .whereRef('ra.enterprise_customer', '=', 'ecu.enterprise_customer')
+              .where('ra.role', '=', role),
+          ),
+        );
+      }
+      return paginate(
+        req,
+        async () => Number((await q.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
+        async (limit, offset) =>
+          learnerViews(
+            db,
+            await q
+              .select([
+                'ecu.id',
+                'ecu.enterprise_customer',
+                'ecu.user_id',
+                'ecu.active',
+                'ecu.created',
+                'u.username',
+                'u.email',
+                'u.date_joined',
+              ])
+              .orderBy('ecu.id')
+              .limit(limit)
+              .offset(offset)
+              .execute(),
+          ),
+      );
+    },
+  );
+
+  app.post(
+    `${API}/enterprise-customer-admin/create_admin_by_email`,
+    {
+      onRequest: requireOperator,
+      schema: {
+        body: z.object({ enterprise_customer_uuid: uuidField(), email: text(254) }),
+        response: { 200: adminResultSchema, 201: adminResultSchema },
+      },
+    },
+    async (req, reply) => {
+      const { enterprise_customer_uuid: customerUuid, email } = req.body;
+      // Upstream looks the user up first; provisioning reads any 404 as "no account yet" and
+      // falls back to a pending admin, which then reports an unknown customer as a 400.
+      const user = await userByEmail(db, email);
+      if (!user) throw notFound(`User with email ${email} does not exist`);
+      const customer = await customerByUuid(db, customerUuid);
+      if (!customer) throw notFound(`EnterpriseCustomer with uuid ${customerUuid} does not exist`);
+      const created = await db.transaction().execute((trx) => makeAdmin(trx, customer.uuid, user));
+      return reply
+        .code(created ? 201 : 200)
+        .send({ enterprise_customer_uuid: customer.uuid, email: user.email, user_id: user.id, created });
+    },
+  );
+
+  app.post(
+    `${API}/pending-enterprise-admin`,
+    {
+      onRequest: requireOperator,
+      schema: {
+        body: z.object({ enterprise_customer: uuidField(), user_email: emailField() }),
+        response: { 201: pendingAdminSchema },
+      },
+    },
+    async (req, reply) => {
+      const { enterprise_customer: customerUuid, user_email: email } = req.body;
+      const customer = await customerByUuid(db, customerUuid);
+      if (!customer) throw badRequest({ enterprise_customer: [invalidPk(customerUuid)] });
+      const user = await userByEmail(db, email);
+      if (user && (await hasRole(db, user.id, ENTERPRISE_ADMIN_ROLE, customer.uuid))) {
+        throw badRequest({ user_email: [ALREADY_ADMIN] });
+      }
+      let row: PendingAdminRow;
+      try {
+        row = await db
+          .insertInto('pending_enterprise_admins')
+          .values({ enterprise_customer: customer.uuid, user_email: email })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+      } catch (err) {
+        // The (customer, lower(email)) unique index: already pending, or a concurrent twin won.
+        if (isUniqueViolation(err)) throw badRequest({ user_email: [ALREADY_PENDING] });
+        throw err;
+      }
+      return reply.code(201).send(pendingAdminView(row));
+    },
+  );
+
+  app.get(
+    `${API}/pending-enterprise-admin`,
+    {
+      onRequest: requireOperator,
+      schema: {
+        querystring: z.object({ enterprise_customer: uuidFilter(), ...pageQuery }),
+        response: { 200: pageSchema(pendingAdminSchema) },
+      },
+    },
+    async (req) => {
+      let q = db.selectFrom('pending_enterprise_admins');
+      if (req.query.enterprise_customer !== undefined) {
+        q = q.where('enterprise_customer', '=', req.query.enterprise_customer);
+      }
+      return paginate(
+        req,
+        async () => Number((await q.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
+        async (limit, offset) =>
+          (await q.selectAll().orderBy('id').limit(limit).offset(offset).execute()).map(pendingAdminView),
+      );
+    },
+  );
+}
