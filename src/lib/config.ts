@@ -65,7 +65,10 @@ export const envSchema = z.object({
     z.coerce.number().int().min(1).max(86_400).default(600),
   ),
   /** How long one attempt of a provisioning step may run before it counts as lost (a crashed worker). */
-  PROVISIONING_ATTEMPT_TIMEOUT_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(3600).default(30)),
+  PROVISIONING_ATTEMPT_TIMEOUT_SECONDS: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number().int().min(1).max(3600).default(30),
+  ),
   /** Enables the test-only fault-injection admin routes on every service. Never in production. */
   FAULT_INJECTION: bool.default(false),
 });

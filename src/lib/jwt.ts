@@ -17,6 +17,12 @@ export const SYSTEM_ROLES = [
   'enterprise_learner',
 ] as const;
 
+/**
+ * The provisioning service user and support operators: who may provision customers
+ * (enterprise-access's `provisioning_admin` feature role) and call the services' operator routes.
+ */
+export const OPERATOR_ROLES = ['enterprise_provisioning_admin', 'enterprise_openedx_operator'] as const;
+
 export interface RoleGrant {
   role: string;
   /** A customer uuid, or `*` for every customer. */

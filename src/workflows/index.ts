@@ -1,5 +1,6 @@
 // Every workflow the worker runs. Workflow code is deterministic coordination only: no I/O,
 // no clock, no randomness but Temporal's; activities are imported as types.
+
+export { baselineSteps } from './baseline';
 export { checkStack } from './check-stack';
 export { provisionNewCustomer } from './provision-new-customer';
-export { baselineSteps } from './baseline';

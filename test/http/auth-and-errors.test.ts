@@ -93,6 +93,17 @@ describe('errors: the upstream (DRF) shapes, never a 500 for bad input', () => {
     expect(await missing.json()).toEqual({ detail: 'Not found.' });
   });
 
+  it('400, not 500, for text the database refuses (a NUL character)', async () => {
+    const token = await stack.operatorToken();
+    const res = await fetch(`${stack.urls.lms}/enterprise/api/v1/enterprise-customer/`, {
+      method: 'POST',
+      headers: { authorization: `JWT ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Nul\u0000Co', slug: 'nul-co', country: 'US' }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ detail: 'Text fields may not contain NUL (\\u0000) characters.' });
+  });
+
   it('get-or-create by email is idempotent and case-insensitive, also under concurrency', async () => {
     const token = await stack.operatorToken();
     const results = await Promise.all(

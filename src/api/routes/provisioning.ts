@@ -16,12 +16,11 @@ import type { ProvisioningResponse } from '../../access/provisioning/response';
 import type { ZodApp } from '../../lib/fastify/app';
 import { requireRoles } from '../../lib/fastify/auth';
 import { detail, notFound } from '../../lib/http-errors';
+import { OPERATOR_ROLES } from '../../lib/jwt';
 import { searchAttributes, statusQuery } from '../../workflows/definitions';
 import { PROVISIONING_STEPS, type provisionNewCustomer } from '../../workflows/provision-new-customer';
 import type { WorkflowStatusView } from '../../workflows/step-log';
 import { activityAttempts, withAttempts, workflowStatusName } from '../temporal-views';
-
-const PROVISIONING_ROLES = ['enterprise_provisioning_admin', 'enterprise_openedx_operator'] as const;
 
 export interface ProvisioningRouteDeps {
   temporal: Client;
@@ -49,7 +48,7 @@ export function provisioningRoutes(app: ZodApp, deps: ProvisioningRouteDeps) {
   app.post(
     '/api/v1/provisioning',
     {
-      onRequest: requireRoles(PROVISIONING_ROLES),
+      onRequest: requireRoles(OPERATOR_ROLES),
       // Validation converts the legacy shape; note it first, to warn as upstream does.
       preValidation: async (req) => {
         if (isLegacyRequest(req.body)) {
@@ -101,7 +100,7 @@ export function provisioningRoutes(app: ZodApp, deps: ProvisioningRouteDeps) {
   app.get(
     '/api/v1/provisioning/:workflow_id',
     {
-      onRequest: requireRoles(PROVISIONING_ROLES),
+      onRequest: requireRoles(OPERATOR_ROLES),
       schema: {
         summary: 'Status of a provisioning workflow: overall and per step (ADR 0025 view)',
         tags: ['provisioning'],

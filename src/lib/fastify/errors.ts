@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { HttpError } from '../http-errors';
+import { sqlState } from '../pg-errors';
 import { issuesToFieldErrors } from '../validation';
 
 /**
@@ -34,6 +35,11 @@ export const errorsPlugin = fp(
       }
       if (err.code?.startsWith('FST_ERR_CTP_') && err.statusCode === 400) {
         return reply.code(400).send({ detail: `JSON parse error - ${err.message}` });
+      }
+      // Postgres refuses NUL characters in text (SQLSTATE 22021 / 22P05): the client's input, not our fault.
+      const state = sqlState(err);
+      if (state === '22021' || state === '22P05') {
+        return reply.code(400).send({ detail: 'Text fields may not contain NUL (\\u0000) characters.' });
       }
       const status = err.statusCode ?? 500;
       if (status >= 400 && status < 500) {

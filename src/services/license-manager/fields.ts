@@ -1,157 +1,33 @@
-import { type core, z } from 'zod';
-import { badRequest, HttpError } from '../../lib/http-errors';
-import { issuesToFieldErrors } from '../../lib/validation';
+import { z } from 'zod';
+import { BLANK, isUuid, maxLength, normalizeUuid, unlessMissing } from '../common/fields';
 
 /**
- * Request field schemas with Django REST framework's wording, so clients written against the
- * upstream service see the messages they know. Every value that reaches SQL is checked here
- * first (uuid syntax, integer range, NUL bytes), so bad input is a 400 and never a 500.
+ * license-manager's own variants of DRF fields; the generic ones (and the messages) are in
+ * ../common/fields. These differ from lms's on purpose: uuids may also be 32 hex digits and are
+ * normalized, text keeps its whitespace and refuses NUL bytes (Postgres refuses them).
  */
-
-type Issue = { input?: unknown };
-
-/** DRF's required/null messages, or undefined to let the caller word the rest. */
-const presence = (iss: Issue) => {
-  if (iss.input === undefined) return 'This field is required.';
-  if (iss.input === null) return 'This field may not be null.';
-  return undefined;
-};
-const typeError = (message: string) => (iss: Issue) => presence(iss) ?? message;
-
-const UUID_RE = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$/i;
-
-/** True for a uuid as Django's UUIDField accepts it (hyphenated or 32 hex digits). */
-export const isUuid = (value: string) => UUID_RE.test(value);
-
-/** Lower-case hyphenated form, as the API returns uuids. */
-export function normalizeUuid(value: string): string {
-  const hex = value.replaceAll('-', '').toLowerCase();
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
 
 /** A uuid path parameter, normalized; undefined when malformed (404, as upstream's URL patterns do). */
 export const uuidParam = (raw: string) => (isUuid(raw) ? normalizeUuid(raw) : undefined);
 
 export const uuidField = () =>
   z
-    .string({ error: typeError('Must be a valid UUID.') })
-    .regex(UUID_RE, { error: 'Must be a valid UUID.' })
+    .string({ error: unlessMissing('Must be a valid UUID.') })
+    .refine(isUuid, { error: 'Must be a valid UUID.' })
     .transform(normalizeUuid);
 
 /** A CharField: no NUL bytes (Postgres refuses them), DRF's blank and length messages. */
-export const textField = (maxLength: number, opts: { allowBlank?: boolean } = {}) =>
+export const textField = (max: number, opts: { allowBlank?: boolean } = {}) =>
   z
-    .string({ error: typeError('Not a valid string.') })
+    .string({ error: unlessMissing('Not a valid string.') })
     .refine((s) => !s.includes('\0'), { error: 'Null characters are not allowed.' })
-    .refine((s) => opts.allowBlank || s.trim() !== '', { error: 'This field may not be blank.' })
-    .refine((s) => s.length <= maxLength, { error: `Ensure this field has no more than ${maxLength} characters.` });
+    .refine((s) => opts.allowBlank || s.trim() !== '', { error: BLANK })
+    .refine((s) => s.length <= max, { error: maxLength(max) });
 
-/** An IntegerField: JSON numbers or digit strings, as DRF accepts both. */
-export const integerField = (min: number, max: number) =>
-  z.preprocess(
-    (v) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v),
-    z
-      .number({ error: typeError('A valid integer is required.') })
-      .int({ error: 'A valid integer is required.' })
-      .min(min, { error: `Ensure this value is greater than or equal to ${min}.` })
-      .max(max, { error: `Ensure this value is less than or equal to ${max}.` }),
-  );
-
-const TRUE = new Set(['true', 'True', 'TRUE', '1', 'yes', 'on']);
-const FALSE = new Set(['false', 'False', 'FALSE', '0', 'no', 'off']);
-
-/** A BooleanField: JSON booleans, 0/1 and the strings DRF accepts. */
-export const booleanField = () =>
-  z.preprocess(
-    (v) => {
-      if (v === 1 || (typeof v === 'string' && TRUE.has(v))) return true;
-      if (v === 0 || (typeof v === 'string' && FALSE.has(v))) return false;
-      return v;
-    },
-    z.boolean({ error: typeError('Must be a valid boolean.') }),
-  );
-
-export const choiceField = <const T extends readonly [string, ...string[]]>(values: T) =>
-  z.enum(values, { error: (iss) => presence(iss) ?? `"${String(iss.input)}" is not a valid choice.` });
-
-const DATETIME_FORMAT_ERROR =
-  'Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].';
-const DATETIME_RE =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
-
-/**
- * ISO-8601 datetime → Date. A value without an offset is UTC (upstream runs Django with
- * USE_TZ and TIME_ZONE=UTC); a date alone is midnight UTC. Returns null if it does not parse.
- */
-export function parseDateTime(value: string): Date | null {
-  const m = DATETIME_RE.exec(value.trim());
-  if (!m) return null;
-  const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '0', tz] = m;
-  // Microseconds are truncated to milliseconds (rounding .9999 up would roll the second over).
-  const ms = Math.floor(Number(`0.${frac}`) * 1000);
-  const local = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
-  const check = new Date(local);
-  // Date.UTC rolls 2024-02-31 over into March: reject what did not round-trip.
-  if (
-    check.getUTCFullYear() !== Number(y) ||
-    check.getUTCMonth() !== Number(mo) - 1 ||
-    check.getUTCDate() !== Number(d) ||
-    check.getUTCHours() !== Number(h) ||
-    check.getUTCMinutes() !== Number(mi) ||
-    check.getUTCSeconds() !== Number(s)
-  ) {
-    return null;
-  }
-  let offsetMinutes = 0;
-  if (tz && tz.toUpperCase() !== 'Z') {
-    const digits = tz.slice(1).replace(':', '');
-    const hours = Number(digits.slice(0, 2));
-    const minutes = Number(digits.slice(2) || '0');
-    if (hours > 23 || minutes > 59) return null;
-    offsetMinutes = (tz.startsWith('-') ? -1 : 1) * (hours * 60 + minutes);
-  }
-  return new Date(local - offsetMinutes * 60_000);
-}
-
-export const dateTimeField = () =>
-  z
-    .string({ error: typeError(DATETIME_FORMAT_ERROR) })
-    .refine((s) => parseDateTime(s) !== null, { error: DATETIME_FORMAT_ERROR })
-    .transform((s) => parseDateTime(s) as Date);
-
-/** A query-string flag: `true`/`false` (also 1/0), else 400. */
-export const queryFlag = (defaultValue: boolean) =>
-  z
-    .string()
-    .optional()
-    .refine((v) => v === undefined || TRUE.has(v) || FALSE.has(v), { error: 'Must be a valid boolean.' })
-    .transform((v) => (v === undefined ? defaultValue : TRUE.has(v)));
-
+/** A uuid query filter; absent or empty means "no filter". */
 export const optionalUuidQuery = () =>
   z
     .string()
     .optional()
     .refine((v) => v === undefined || v === '' || isUuid(v), { error: 'Must be a valid UUID.' })
     .transform((v) => (v ? normalizeUuid(v) : undefined));
-
-/**
- * Parses a request body with `schema`; on failure throws a 400 whose body is the DRF field map,
- * wrapped by `wrap` when the upstream view wraps it (the plan provisioning views answer
- * `{"error": {...}}`). A missing body counts as `{}`, so each required field is named.
- */
-export function parseBody<S extends core.$ZodType>(
-  schema: S,
-  body: unknown,
-  wrap?: (fields: ReturnType<typeof issuesToFieldErrors>) => unknown,
-): core.output<S> {
-  const input = body === undefined || body === null ? {} : body;
-  if (typeof input !== 'object' || Array.isArray(input)) {
-    const got = Array.isArray(input) ? 'list' : typeof input === 'string' ? 'str' : typeof input;
-    const fields = { non_field_errors: [`Invalid data. Expected a dictionary, but got ${got}.`] };
-    throw wrap ? new HttpError(400, wrap(fields)) : badRequest(fields);
-  }
-  const result = z.safeParse(schema, input);
-  if (result.success) return result.data;
-  const fields = issuesToFieldErrors(result.error.issues);
-  throw wrap ? new HttpError(400, wrap(fields)) : badRequest(fields);
-}

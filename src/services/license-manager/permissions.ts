@@ -1,24 +1,14 @@
-import { requireRoles } from '../../lib/fastify/auth';
 import type { Principal } from '../../lib/jwt';
-import { isUuid, normalizeUuid } from './fields';
+import { OPERATOR_ROLES } from '../common/auth';
+import { isUuid, normalizeUuid } from '../common/fields';
 
 /**
- * Role mapping of license-manager (spec §4), in the JWT role format. Upstream grants the
- * provisioning endpoints to `enterprise_provisioning_admin` only; the operator role gets them
- * here too, as the operator token is what back-office tooling and the orchestrator hold.
+ * Role mapping of license-manager (spec §4), in the JWT role format. The provisioning endpoints
+ * take the operator roles every reference service shares (`requireOperator` of ../common/auth).
  */
-export const PROVISIONING_ROLES = ['enterprise_provisioning_admin', 'enterprise_openedx_operator'] as const;
 
 /** Who may read a customer's agreement: its admins and learners, or a role over every customer. */
-export const AGREEMENT_READ_ROLES = [
-  'enterprise_admin',
-  'enterprise_learner',
-  'enterprise_openedx_operator',
-  'enterprise_provisioning_admin',
-] as const;
-
-/** `onRequest` hook of every provisioning route: 401 without a token, 403 without the role. */
-export const requireProvisioningRole = requireRoles(PROVISIONING_ROLES);
+export const AGREEMENT_READ_ROLES = ['enterprise_admin', 'enterprise_learner', ...OPERATOR_ROLES] as const;
 
 /**
  * Which customers' records the caller may list: `all`, or the customer uuids its grants name

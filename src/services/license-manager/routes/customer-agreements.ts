@@ -5,10 +5,12 @@ import type { ZodApp } from '../../../lib/fastify/app';
 import { requirePrincipal } from '../../../lib/fastify/auth';
 import { badRequest, type FieldErrors, forbidden, notFound } from '../../../lib/http-errors';
 import { isUniqueViolation } from '../../../lib/pg-errors';
+import { requireOperator } from '../../common/auth';
+import { booleanField, parseBody, queryFlag } from '../../common/fields';
+import { countRows, pageQuery, paginate } from '../../common/pagination';
 import type { ServiceContext } from '../../common/service';
-import { booleanField, optionalUuidQuery, parseBody, queryFlag, textField, uuidField, uuidParam } from '../fields';
-import { PAGE_SIZE, pageNumber, pageOf, pageOffset, pageQuery } from '../pagination';
-import { AGREEMENT_READ_ROLES, canReadCustomer, readableCustomers, requireProvisioningRole } from '../permissions';
+import { optionalUuidQuery, textField, uuidField, uuidParam } from '../fields';
+import { AGREEMENT_READ_ROLES, canReadCustomer, readableCustomers } from '../permissions';
 import { agreementRepresentation } from '../representation';
 import type { CustomerAgreementRow, LicenseManagerDB } from '../schema';
 import { findAgreement, type LmDb, loadPlanFacts, plansOfAgreements } from '../store';
@@ -113,31 +115,26 @@ export function customerAgreementRoutes(app: ZodApp, { db }: ServiceContext<Lice
   const renderOne = async (row: CustomerAgreementRow, activePlansOnly = true) =>
     (await render([row], activePlansOnly))[0];
 
-  app.post(
-    '/api/v1/provisioning-admins/customer-agreement',
-    { onRequest: requireProvisioningRole },
-    async (req, reply) => {
-      const body = parseBody(createBody, req.body);
-      const values = {
-        enterprise_customer_uuid: body.enterprise_customer_uuid,
-        enterprise_customer_slug: body.enterprise_customer_slug ?? null,
-        enterprise_customer_name: body.enterprise_customer_name ?? null,
-        default_enterprise_catalog_uuid: body.default_enterprise_catalog_uuid ?? null,
-        disable_expiration_notifications: body.disable_expiration_notifications,
-        disable_onboarding_notifications: body.disable_onboarding_notifications,
-        enable_auto_applied_subscriptions_with_universal_link:
-          body.enable_auto_applied_subscriptions_with_universal_link,
-      };
-      const row = await uniqueWrite(db, values, undefined, () =>
-        db.insertInto('customer_agreements').values(values).returningAll().executeTakeFirstOrThrow(),
-      );
-      return reply.code(201).send(await renderOne(row));
-    },
-  );
+  app.post('/api/v1/provisioning-admins/customer-agreement', { onRequest: requireOperator }, async (req, reply) => {
+    const body = parseBody(createBody, req.body);
+    const values = {
+      enterprise_customer_uuid: body.enterprise_customer_uuid,
+      enterprise_customer_slug: body.enterprise_customer_slug ?? null,
+      enterprise_customer_name: body.enterprise_customer_name ?? null,
+      default_enterprise_catalog_uuid: body.default_enterprise_catalog_uuid ?? null,
+      disable_expiration_notifications: body.disable_expiration_notifications,
+      disable_onboarding_notifications: body.disable_onboarding_notifications,
+      enable_auto_applied_subscriptions_with_universal_link: body.enable_auto_applied_subscriptions_with_universal_link,
+    };
+    const row = await uniqueWrite(db, values, undefined, () =>
+      db.insertInto('customer_agreements').values(values).returningAll().executeTakeFirstOrThrow(),
+    );
+    return reply.code(201).send(await renderOne(row));
+  });
 
   app.get(
     '/api/v1/provisioning-admins/customer-agreement/:customer_agreement_uuid',
-    { onRequest: requireProvisioningRole, schema: { params: agreementParams } },
+    { onRequest: requireOperator, schema: { params: agreementParams } },
     async (req) => {
       const uuid = uuidParam(req.params.customer_agreement_uuid);
       const row = uuid ? await findAgreement(db, uuid) : undefined;
@@ -148,7 +145,7 @@ export function customerAgreementRoutes(app: ZodApp, { db }: ServiceContext<Lice
 
   app.patch(
     '/api/v1/provisioning-admins/customer-agreement/:customer_agreement_uuid',
-    { onRequest: requireProvisioningRole, schema: { params: agreementParams } },
+    { onRequest: requireOperator, schema: { params: agreementParams } },
     async (req) => {
       const uuid = uuidParam(req.params.customer_agreement_uuid);
       const existing = uuid ? await findAgreement(db, uuid) : undefined;
@@ -183,21 +180,24 @@ export function customerAgreementRoutes(app: ZodApp, { db }: ServiceContext<Lice
       const { enterprise_customer_uuid: customer, active_plans_only: activeOnly } = req.query;
       // A caller without a role on the customer sees an empty list, not a 403 (upstream's listing mixin).
       if (scope !== 'all' && (scope.length === 0 || (customer && !scope.includes(customer)))) {
-        return pageOf(req, pageNumber(req.query.page, 0), 0, []);
+        return paginate(
+          req,
+          async () => 0,
+          async () => [],
+        );
       }
       let q = db.selectFrom('customer_agreements');
       if (customer) q = q.where('enterprise_customer_uuid', '=', customer);
       if (scope !== 'all') q = q.where('enterprise_customer_uuid', 'in', scope);
-      const { n: count } = await q.select(sql<number>`count(*)::integer`.as('n')).executeTakeFirstOrThrow();
-      const page = pageNumber(req.query.page, count);
-      const rows = await q
-        .selectAll()
-        .orderBy('created')
-        .orderBy('uuid')
-        .limit(PAGE_SIZE)
-        .offset(pageOffset(page))
-        .execute();
-      return pageOf(req, page, count, await render(rows, activeOnly));
+      return paginate(
+        req,
+        () => countRows(q),
+        async (limit, offset) =>
+          render(
+            await q.selectAll().orderBy('created').orderBy('uuid').limit(limit).offset(offset).execute(),
+            activeOnly,
+          ),
+      );
     },
   );
 

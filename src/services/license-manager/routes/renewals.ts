@@ -1,28 +1,27 @@
-import { sql } from 'kysely';
 import { z } from 'zod';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { badRequest, type FieldErrors, notFound } from '../../../lib/http-errors';
 import { isUniqueViolation } from '../../../lib/pg-errors';
-import type { ServiceContext } from '../../common/service';
+import { requireOperator } from '../../common/auth';
 import {
   booleanField,
   choiceField,
   dateTimeField,
   integerField,
-  optionalUuidQuery,
+  invalidPk,
+  MAX_INT,
+  minLength,
   parseBody,
-  textField,
-  uuidField,
-} from '../fields';
-import { PAGE_SIZE, pageNumber, pageOf, pageOffset, pageQuery } from '../pagination';
-import { requireProvisioningRole } from '../permissions';
+} from '../../common/fields';
+import { countRows, pageQuery, paginate } from '../../common/pagination';
+import type { ServiceContext } from '../../common/service';
+import { optionalUuidQuery, textField, uuidField } from '../fields';
 import { renewalRepresentation } from '../representation';
 import { LICENSE_TYPES_TO_COPY, type LicenseManagerDB, type RenewalRow } from '../schema';
 import { findRenewal, type LmDb } from '../store';
 
 /** Salesforce ids are 18 characters; the upstream model enforces both bounds. */
-const salesforceIdField = () =>
-  textField(18).refine((s) => s.length >= 18, { error: 'Ensure this field has at least 18 characters.' });
+const salesforceIdField = () => textField(18).refine((s) => s.length >= 18, { error: minLength(18) });
 
 const createBody = z.object({
   prior_subscription_plan: uuidField(),
@@ -45,7 +44,6 @@ const listQuery = z.object({
   ...pageQuery,
 });
 const renewalParams = z.object({ id: z.string() });
-const INT32_MAX = 2_147_483_647;
 
 type Match = { kind: 'exact' | 'conflict'; renewal: RenewalRow };
 
@@ -81,11 +79,9 @@ const planExists = (db: LmDb, uuid: string) =>
 async function validate(db: LmDb, body: z.output<typeof createBody>, renewed: string | null): Promise<void> {
   const errors: FieldErrors = {};
   const prior = await planExists(db, body.prior_subscription_plan);
-  if (!prior)
-    errors.prior_subscription_plan = [`Invalid pk "${body.prior_subscription_plan}" - object does not exist.`];
+  if (!prior) errors.prior_subscription_plan = [invalidPk(body.prior_subscription_plan)];
   const next = renewed === null ? null : await planExists(db, renewed);
-  if (renewed !== null && !next)
-    errors.renewed_subscription_plan = [`Invalid pk "${renewed}" - object does not exist.`];
+  if (renewed !== null && !next) errors.renewed_subscription_plan = [invalidPk(renewed)];
   if (Object.keys(errors).length) throw badRequest(errors);
   if (!prior) return;
   if (next) {
@@ -120,7 +116,7 @@ async function validate(db: LmDb, body: z.output<typeof createBody>, renewed: st
 export function renewalRoutes(app: ZodApp, { db }: ServiceContext<LicenseManagerDB>) {
   const PATH = '/api/v1/provisioning-admins/subscription-plan-renewals';
 
-  app.post(PATH, { onRequest: requireProvisioningRole }, async (req, reply) => {
+  app.post(PATH, { onRequest: requireOperator }, async (req, reply) => {
     const body = parseBody(createBody, req.body);
     const prior = body.prior_subscription_plan;
     const renewed = body.renewed_subscription_plan ?? null;
@@ -156,22 +152,24 @@ export function renewalRoutes(app: ZodApp, { db }: ServiceContext<LicenseManager
     }
   });
 
-  app.get(PATH, { onRequest: requireProvisioningRole, schema: { querystring: listQuery } }, async (req) => {
+  app.get(PATH, { onRequest: requireOperator, schema: { querystring: listQuery } }, async (req) => {
     let q = db.selectFrom('subscription_plan_renewals');
     if (req.query.prior_subscription_plan)
       q = q.where('prior_subscription_plan', '=', req.query.prior_subscription_plan);
     if (req.query.renewed_subscription_plan) {
       q = q.where('renewed_subscription_plan', '=', req.query.renewed_subscription_plan);
     }
-    const { n: count } = await q.select(sql<number>`count(*)::integer`.as('n')).executeTakeFirstOrThrow();
-    const page = pageNumber(req.query.page, count);
-    const rows = await q.selectAll().orderBy('id').limit(PAGE_SIZE).offset(pageOffset(page)).execute();
-    return pageOf(req, page, count, rows.map(renewalRepresentation));
+    return paginate(
+      req,
+      () => countRows(q),
+      async (limit, offset) =>
+        (await q.selectAll().orderBy('id').limit(limit).offset(offset).execute()).map(renewalRepresentation),
+    );
   });
 
-  app.get(`${PATH}/:id`, { onRequest: requireProvisioningRole, schema: { params: renewalParams } }, async (req) => {
+  app.get(`${PATH}/:id`, { onRequest: requireOperator, schema: { params: renewalParams } }, async (req) => {
     const id = /^\d{1,10}$/.test(req.params.id) ? Number(req.params.id) : 0;
-    const row = id > 0 && id <= INT32_MAX ? await findRenewal(db, id) : undefined;
+    const row = id > 0 && id <= MAX_INT ? await findRenewal(db, id) : undefined;
     if (!row) throw notFound();
     return renewalRepresentation(row);
   });

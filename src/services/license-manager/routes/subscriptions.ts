@@ -3,21 +3,25 @@ import { z } from 'zod';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { type FieldErrors, HttpError } from '../../../lib/http-errors';
 import { isUniqueViolation } from '../../../lib/pg-errors';
-import type { ServiceContext } from '../../common/service';
+import { requireOperator } from '../../common/auth';
 import {
   booleanField,
   choiceField,
   dateTimeField,
+  incorrectPkType,
   integerField,
-  optionalUuidQuery,
+  invalidPk,
+  MAX_INT,
+  maxLength,
+  minLength,
   parseBody,
+  presence,
   queryFlag,
-  textField,
-  uuidField,
-  uuidParam,
-} from '../fields';
-import { PAGE_SIZE, pageNumber, pageOf, pageOffset, pageQuery } from '../pagination';
-import { requireProvisioningRole } from '../permissions';
+  unlessMissing,
+} from '../../common/fields';
+import { countRows, pageQuery, paginate } from '../../common/pagination';
+import type { ServiceContext } from '../../common/service';
+import { optionalUuidQuery, textField, uuidField, uuidParam } from '../fields';
 import { provisioningPlanListItem, provisioningPlanRepresentation } from '../representation';
 import { CHANGE_REASONS, type LicenseManagerDB } from '../schema';
 import {
@@ -42,38 +46,18 @@ const NOT_FOUND = () => new HttpError(404, { error: 'No record found.' });
 
 /** Upstream's plan cap for non-internal plans; we apply it to every plan. */
 const MAX_LICENSES = 1_000_000;
-const INT32_MAX = 2_147_483_647;
-
-/** Python's type names, for DRF's "Incorrect type" message. */
-const pyType = (v: unknown) =>
-  typeof v === 'string'
-    ? 'str'
-    : typeof v === 'number'
-      ? 'float'
-      : typeof v === 'boolean'
-        ? 'bool'
-        : Array.isArray(v)
-          ? 'list'
-          : 'dict';
 
 /** A primary key as DRF's PrimaryKeyRelatedField reads it: an integer, or a string of digits. */
 const productField = () =>
   z.preprocess(
     (v) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v),
-    z.number({
-      error: (iss) =>
-        iss.input === undefined
-          ? 'This field is required.'
-          : iss.input === null
-            ? 'This field may not be null.'
-            : `Incorrect type. Expected pk value, received ${pyType(iss.input)}.`,
-    }),
+    z.number({ error: (iss) => presence(iss) ?? incorrectPkType(iss.input) }),
   );
 
 /** The key is required; null is checked against the product's plan type afterwards. */
 const salesforceLineItemField = () =>
   z
-    .string({ error: (iss) => (iss.input === undefined ? 'This field is required.' : 'Not a valid string.') })
+    .string({ error: unlessMissing('Not a valid string.') })
     .refine((s) => !s.includes('\0'), { error: 'Null characters are not allowed.' })
     .nullable()
     .transform((s) => (s?.trim() ? s.trim() : null));
@@ -131,8 +115,8 @@ const listQuery = z.object({
 
 /** The product, or the DRF PrimaryKeyRelatedField error. */
 async function resolveProduct(db: LmDb, id: number) {
-  const product = Number.isInteger(id) && id > 0 && id <= INT32_MAX ? await findProduct(db, id) : undefined;
-  if (!product) throw fail({ product: [`Invalid pk "${id}" - object does not exist.`] });
+  const product = Number.isInteger(id) && id > 0 && id <= MAX_INT ? await findProduct(db, id) : undefined;
+  if (!product) throw fail({ product: [invalidPk(id)] });
   return product;
 }
 
@@ -154,11 +138,7 @@ function checkSalesforceLineItem(value: string | null, sfIdRequired: boolean, in
     throw fail("An error occurred: Invalid Salesforce ID format. It must start with '00k'.");
   }
   if (value.length !== 18) {
-    const message =
-      value.length > 18
-        ? 'Ensure this field has no more than 18 characters.'
-        : 'Ensure this field has at least 18 characters.';
-    throw fail({ salesforce_opportunity_line_item: [message] });
+    throw fail({ salesforce_opportunity_line_item: [value.length > 18 ? maxLength(18) : minLength(18)] });
   }
 }
 
@@ -192,7 +172,7 @@ export function subscriptionRoutes(app: ZodApp, { db }: ServiceContext<LicenseMa
     return provisioningPlanRepresentation(plan, await loadPlanFacts(db, [plan]), new Date());
   };
 
-  app.post('/api/v1/provisioning-admins/subscriptions', { onRequest: requireProvisioningRole }, async (req, reply) => {
+  app.post('/api/v1/provisioning-admins/subscriptions', { onRequest: requireOperator }, async (req, reply) => {
     const body = parseBody(createBody, req.body, wrap);
     const product = await resolveProduct(db, body.product);
     const agreement = await findAgreement(db, body.customer_agreement);
@@ -240,7 +220,7 @@ export function subscriptionRoutes(app: ZodApp, { db }: ServiceContext<LicenseMa
 
   app.get(
     '/api/v1/provisioning-admins/subscriptions',
-    { onRequest: requireProvisioningRole, schema: { querystring: listQuery } },
+    { onRequest: requireOperator, schema: { querystring: listQuery } },
     async (req) => {
       const { enterprise_customer_uuid: customer, customer_agreement: agreement } = req.query;
       const activeOnly = req.query.active_plans_only && !req.query.include_inactive;
@@ -248,32 +228,29 @@ export function subscriptionRoutes(app: ZodApp, { db }: ServiceContext<LicenseMa
       if (customer) q = q.where('a.enterprise_customer_uuid', '=', customer);
       if (agreement) q = q.where('p.customer_agreement', '=', agreement);
       if (activeOnly) q = q.where('p.is_active', '=', true);
-      const { n: count } = await db
-        .selectFrom(q.as('filtered'))
-        .select(sql<number>`count(*)::integer`.as('n'))
-        .executeTakeFirstOrThrow();
-      const page = pageNumber(req.query.page, count);
-      const plans = await q
-        .orderBy('p.start_date', 'desc')
-        .orderBy('p.created', 'desc')
-        .orderBy('p.uuid')
-        .limit(PAGE_SIZE)
-        .offset(pageOffset(page))
-        .execute();
-      const facts = await loadPlanFacts(db, plans);
-      const now = new Date();
-      return pageOf(
+      return paginate(
         req,
-        page,
-        count,
-        plans.map((p) => provisioningPlanListItem(p, facts, now)),
+        // The plan query selects its columns already: count it as a subquery.
+        () => countRows(db.selectFrom(q.as('filtered'))),
+        async (limit, offset) => {
+          const plans = await q
+            .orderBy('p.start_date', 'desc')
+            .orderBy('p.created', 'desc')
+            .orderBy('p.uuid')
+            .limit(limit)
+            .offset(offset)
+            .execute();
+          const facts = await loadPlanFacts(db, plans);
+          const now = new Date();
+          return plans.map((p) => provisioningPlanListItem(p, facts, now));
+        },
       );
     },
   );
 
   app.get(
     '/api/v1/provisioning-admins/subscriptions/:subscription_uuid',
-    { onRequest: requireProvisioningRole, schema: { params: planParams } },
+    { onRequest: requireOperator, schema: { params: planParams } },
     async (req) => {
       const uuid = uuidParam(req.params.subscription_uuid);
       if (!uuid) throw NOT_FOUND();
@@ -283,7 +260,7 @@ export function subscriptionRoutes(app: ZodApp, { db }: ServiceContext<LicenseMa
 
   app.patch(
     '/api/v1/provisioning-admins/subscriptions/:subscription_uuid',
-    { onRequest: requireProvisioningRole, schema: { params: planParams } },
+    { onRequest: requireOperator, schema: { params: planParams } },
     async (req) => {
       const uuid = uuidParam(req.params.subscription_uuid);
       const current = uuid ? await findPlan(db, uuid) : undefined;

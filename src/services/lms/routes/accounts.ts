@@ -2,8 +2,8 @@ import { z } from 'zod';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { badRequest } from '../../../lib/http-errors';
 import { isUniqueViolation } from '../../../lib/pg-errors';
+import { requireOperator } from '../../common/auth';
 import type { ServiceContext } from '../../common/service';
-import { requireOperator } from '../auth';
 import type { LmsDB, UserRow } from '../schema';
 import { promotePendingAdmins } from '../store';
 

@@ -2,10 +2,11 @@ import { z } from 'zod';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { badRequest, notFound } from '../../../lib/http-errors';
 import { isUniqueViolation } from '../../../lib/pg-errors';
+import { requireOperator } from '../../common/auth';
+import { emailField, invalidPk } from '../../common/fields';
+import { countRows, pageQuery, pageSchema, paginate } from '../../common/pagination';
 import type { ServiceContext } from '../../common/service';
-import { requireOperator } from '../auth';
-import { emailField, invalidPk, text, uuidField, uuidFilter } from '../fields';
-import { pageQuery, pageSchema, paginate } from '../pagination';
+import { text, uuidField, uuidFilter } from '../fields';
 import { ENTERPRISE_ADMIN_ROLE, type LmsDB, type PendingAdminRow } from '../schema';
 import { customerByUuid, hasRole, learnerViews, makeAdmin, pendingAdminView, userByEmail } from '../store';
 
@@ -65,7 +66,7 @@ export function adminRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
       }
       return paginate(
         req,
-        async () => Number((await q.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
+        () => countRows(q),
         async (limit, offset) =>
           learnerViews(
             db,
@@ -162,7 +163,7 @@ export function adminRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
       }
       return paginate(
         req,
-        async () => Number((await q.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
+        () => countRows(q),
         async (limit, offset) =>
           (await q.selectAll().orderBy('id').limit(limit).offset(offset).execute()).map(pendingAdminView),
       );

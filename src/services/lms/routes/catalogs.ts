@@ -3,10 +3,11 @@ import { z } from 'zod';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { badRequest, type FieldErrors } from '../../../lib/http-errors';
 import { isUniqueViolation } from '../../../lib/pg-errors';
+import { requireOperator } from '../../common/auth';
+import { incorrectPkType, invalidPk, MAX_INT } from '../../common/fields';
+import { countRows, pageQuery, pageSchema, paginate } from '../../common/pagination';
 import type { ServiceContext } from '../../common/service';
-import { requireOperator } from '../auth';
-import { invalidPk, MAX_INT, text, uuidField, uuidFilter } from '../fields';
-import { pageQuery, pageSchema, paginate } from '../pagination';
+import { text, uuidField, uuidFilter } from '../fields';
 import type { LmsDB } from '../schema';
 import { catalogByCustomerAndQuery, catalogQueryExists, catalogView, customerByUuid } from '../store';
 
@@ -23,14 +24,6 @@ const catalogSchema = z.object({
   modified: z.string(),
 });
 
-/** The Python type name DRF puts in "Incorrect type" messages. */
-function pythonType(v: unknown): string {
-  if (v === null) return 'NoneType';
-  if (Array.isArray(v)) return 'list';
-  const names: Record<string, string> = { object: 'dict', string: 'str', boolean: 'bool', number: 'float' };
-  return names[typeof v] ?? typeof v;
-}
-
 /** A catalog query id as DRF's PrimaryKeyRelatedField takes it (number or digit string); falsy → the default query. */
 const catalogQueryField = z
   .unknown()
@@ -40,7 +33,7 @@ const catalogQueryField = z
     const id =
       typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
     if (Number.isInteger(id)) return id;
-    ctx.addIssue({ code: 'custom', message: `Incorrect type. Expected pk value, received ${pythonType(value)}.` });
+    ctx.addIssue({ code: 'custom', message: incorrectPkType(value) });
     return z.NEVER;
   });
 
@@ -80,7 +73,7 @@ export function catalogRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
       }
       return paginate(
         req,
-        async () => Number((await q.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
+        () => countRows(q),
         async (limit, offset) =>
           (await q.selectAll().orderBy('created').orderBy('uuid').limit(limit).offset(offset).execute()).map(
             catalogView,

@@ -3,10 +3,11 @@ import { isCountryCode } from '../../../lib/countries';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { badRequest, notFound } from '../../../lib/http-errors';
 import { isUniqueViolation } from '../../../lib/pg-errors';
+import { requireOperator } from '../../common/auth';
+import { BLANK, maxLength } from '../../common/fields';
+import { countRows, pageQuery, pageSchema, paginate } from '../../common/pagination';
 import type { ServiceContext } from '../../common/service';
-import { requireOperator } from '../auth';
-import { BLANK, maxLength, text, uuidFilter } from '../fields';
-import { pageQuery, pageSchema, paginate } from '../pagination';
+import { text, uuidFilter } from '../fields';
 import type { CustomerRow, LmsDB } from '../schema';
 import { customerBySlug, customerByUuid, customerView, customerViews, siteByDomain } from '../store';
 
@@ -70,7 +71,7 @@ export function enterpriseCustomerRoutes(app: ZodApp, { db }: ServiceContext<Lms
       if (uuid !== undefined) q = q.where('uuid', '=', uuid);
       return paginate(
         req,
-        async () => Number((await q.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
+        () => countRows(q),
         async (limit, offset) =>
           customerViews(
             db,

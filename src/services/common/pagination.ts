@@ -1,0 +1,84 @@
+import type { FastifyRequest } from 'fastify';
+import { type SelectQueryBuilder, sql } from 'kysely';
+import { z } from 'zod';
+import { notFound } from '../../lib/http-errors';
+
+/**
+ * DRF page-number pagination, shared by the reference services: the upstream PAGE_SIZE, which is
+ * also edx DefaultPagination's max_page_size (`page_size` may ask for fewer rows, never more).
+ */
+export const PAGE_SIZE = 100;
+
+/** Query parameters every paginated list takes; merge into the route's querystring schema. */
+export const pageQuery = {
+  page: z.string().optional(),
+  page_size: z.string().optional(),
+};
+
+export interface Page<T> {
+  count: number;
+  next: string | null;
+  previous: string | null;
+  results: T[];
+}
+
+/** The DRF page envelope around a results schema, for response validation. */
+export const pageSchema = <T extends z.ZodType>(item: T) =>
+  z.object({
+    count: z.number().int(),
+    next: z.string().nullable(),
+    previous: z.string().nullable(),
+    results: z.array(item),
+  });
+
+/**
+ * DRF PageNumberPagination: `?page=N` (or `last`; absent or empty is page 1), `next`/`previous` as
+ * absolute URLs built from the request's own URL and Host (as DRF's `build_absolute_uri`: other
+ * query parameters kept, `page` replaced, and the link to page 1 drops `page`), and 404
+ * `{"detail": "Invalid page."}` for a page that is not a positive integer or is past the end
+ * (page 1 of an empty list is fine). `page_size` may ask for fewer rows, never more than
+ * PAGE_SIZE; a bad value falls back to the default. `fetchPage` is not called for an empty list.
+ */
+export async function paginate<T>(
+  req: FastifyRequest,
+  count: () => Promise<number>,
+  fetchPage: (limit: number, offset: number) => Promise<T[]>,
+): Promise<Page<T>> {
+  const query = req.query as { page?: string; page_size?: string };
+  const size = pageSize(query.page_size);
+  const total = await count();
+  const pages = Math.max(1, Math.ceil(total / size));
+  const page = pageNumber(query.page, pages);
+  const results = total === 0 ? [] : await fetchPage(size, (page - 1) * size);
+  return {
+    count: total,
+    next: page < pages ? pageUrl(req, page + 1) : null,
+    previous: page > 1 ? pageUrl(req, page - 1) : null,
+    results,
+  };
+}
+
+/** `count(*)` of a filtered query (one without its own selections), for `paginate`'s `count`. */
+export async function countRows<DB, TB extends keyof DB>(q: SelectQueryBuilder<DB, TB, object>): Promise<number> {
+  const row = await q.select(sql<number>`count(*)::integer`.as('n')).$castTo<{ n: number }>().executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+function pageSize(raw: string | undefined): number {
+  const requested = Number(raw);
+  return Number.isInteger(requested) && requested > 0 ? Math.min(requested, PAGE_SIZE) : PAGE_SIZE;
+}
+
+function pageNumber(raw: string | undefined, pages: number): number {
+  if (raw === undefined || raw === '') return 1;
+  const page = raw === 'last' ? pages : /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(page >= 1 && page <= pages)) throw notFound('Invalid page.');
+  return page;
+}
+
+function pageUrl(req: FastifyRequest, page: number): string {
+  const url = new URL(req.url, `${req.protocol}://${req.host}`);
+  if (page === 1) url.searchParams.delete('page');
+  else url.searchParams.set('page', String(page));
+  return url.toString();
+}
