@@ -1,8 +1,10 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { type ProvisioningRequest, provisioningRequestSchema } from '../access/provisioning/request';
 import { matchPlan } from '../access/provisioning/rules';
 import type { ServiceClients } from '../clients';
 import type { CreatePlanInput, LmAgreement, LmPlan, LmRenewal } from '../clients/license-manager';
 import type { LmsCatalog } from '../clients/lms';
+import { describeIssues, issuesToFieldErrors } from '../lib/validation';
 import { callService } from './failures';
 
 /**
@@ -48,6 +50,21 @@ export function createProvisioningActivities({ clients, siteDomain }: Provisioni
   const lm = clients.licenseManagerApi;
 
   return {
+    /**
+     * The workflow's own input check, as a local activity: the same zod schema as the HTTP edge,
+     * so a CLI start with bad input fails at once, non-retryable, naming each field.
+     */
+    async validateProvisioningRequest(input: unknown): Promise<ProvisioningRequest> {
+      const parsed = provisioningRequestSchema.safeParse(input);
+      if (parsed.success) return parsed.data;
+      throw ApplicationFailure.create({
+        type: 'InvalidProvisioningRequest',
+        message: `Invalid provisioning request: ${describeIssues(parsed.error.issues)}`,
+        details: [issuesToFieldErrors(parsed.error.issues)],
+        nonRetryable: true,
+      });
+    },
+
     async getOrCreateCustomer(input: { name: string; slug: string; country: string }): Promise<CustomerOutput> {
       return callService(async () => {
         const found = await lms.findCustomerBySlug(input.slug);

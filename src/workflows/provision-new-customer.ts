@@ -1,5 +1,12 @@
-import { ApplicationFailure, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import { type ProvisioningRequest, provisioningRequestSchema } from '../access/provisioning/request';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { ProvisioningRequest } from '../access/provisioning/request';
 import {
   adminsResponse,
   agreementResponse,
@@ -9,7 +16,6 @@ import {
 } from '../access/provisioning/response';
 import { adminEmails, catalogFor, paidPlanDates } from '../access/provisioning/rules';
 import type { Activities } from '../activities';
-import { describeIssues, issuesToFieldErrors } from '../lib/validation';
 import { searchAttributes, statusQuery } from './definitions';
 import { StepLog } from './step-log';
 
@@ -46,16 +52,7 @@ export async function provisionNewCustomer(
   const steps = new StepLog(PROVISIONING_STEPS);
   setHandler(statusQuery, () => steps.view());
 
-  const parsed = provisioningRequestSchema.safeParse(input);
-  if (!parsed.success) {
-    throw ApplicationFailure.create({
-      type: 'InvalidProvisioningRequest',
-      message: `Invalid provisioning request: ${describeIssues(parsed.error.issues)}`,
-      details: [issuesToFieldErrors(parsed.error.issues)],
-      nonRetryable: true,
-    });
-  }
-  const req: ProvisioningRequest = parsed.data;
+  const req: ProvisioningRequest = await validate(input);
   upsertSearchAttributes([{ key: searchAttributes.CustomerSlug, value: req.enterprise_customer.slug }]);
 
   const window = `${options.retryWindowSeconds ?? 600} seconds`;
@@ -159,4 +156,31 @@ export async function provisionNewCustomer(
     first_paid_subscription_plan: planResponse(paid),
     subscription_plan_renewal: renewalResponse(renewal),
   };
+}
+
+const { validateProvisioningRequest } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: {
+    initialInterval: '100 milliseconds',
+    maximumAttempts: 3,
+    nonRetryableErrorTypes: ['InvalidProvisioningRequest'],
+  },
+});
+
+/** The request, validated and normalised by the HTTP edge's own schema; invalid input fails the run at once. */
+async function validate(input: unknown): Promise<ProvisioningRequest> {
+  try {
+    return await validateProvisioningRequest(input);
+  } catch (err) {
+    const cause = err instanceof ActivityFailure ? err.cause : undefined;
+    if (cause instanceof ApplicationFailure && cause.type === 'InvalidProvisioningRequest') {
+      throw ApplicationFailure.create({
+        type: cause.type,
+        message: cause.message,
+        details: cause.details ? [...cause.details] : undefined,
+        nonRetryable: true,
+      });
+    }
+    throw err;
+  }
 }

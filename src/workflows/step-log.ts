@@ -84,11 +84,16 @@ export class StepLog {
 export function describeFailure(err: unknown): string {
   if (err instanceof ActivityFailure) {
     const cause = err.cause;
+    // The retry window (schedule-to-close) ran out: the server ends the activity either with the
+    // last attempt's own failure (retry state TIMEOUT) or with a timeout failure wrapping it.
     if (cause instanceof TimeoutFailure) {
       const last = cause.cause?.message;
       const what =
         cause.timeoutType === 'SCHEDULE_TO_CLOSE' ? 'still failing at the end of the retry window' : 'timed out';
       return `${what}${last ? `; last error: ${last}` : ''}`;
+    }
+    if (err.retryState === 'TIMEOUT' && cause) {
+      return `still failing at the end of the retry window; last error: ${cause.message}`;
     }
     return cause?.message ?? err.message;
   }

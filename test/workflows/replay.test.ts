@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
@@ -16,6 +17,11 @@ describe('determinism: committed workflow histories replay against the current c
       await replayHistoryFile(file, { codePath: inject('workflowBundlePath') });
     });
   }
+
+  it('keeps zod out of workflow code (Temporal evaluates the bundle for every run; validation is a local activity)', () => {
+    const bundle = readFileSync(inject('workflowBundlePath'), 'utf8');
+    expect(bundle).not.toMatch(/node_modules\/zod\//);
+  });
 
   it('catches a non-deterministic change (the guard can fail)', async () => {
     const changed = await bundleWorkflowCode({

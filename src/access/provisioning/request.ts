@@ -1,7 +1,8 @@
 /**
  * The provisioning request: one zod schema used by the HTTP route (400 with field errors), by
  * the workflow's own input check (a CLI start bypasses the API) and for the OpenAPI document.
- * Pure: no Node APIs, so workflow code may import it.
+ * Pure, but not imported by workflow code: zod is costly to evaluate for every workflow run, so the
+ * workflow validates through a local activity that uses this schema (`validateProvisioningRequest`).
  *
  * Upstream accepted half the fields at the edge and then failed with an opaque 422 while
  * structuring the workflow input (spec provisioning §2.1, §10). Here every field a step needs
@@ -10,15 +11,12 @@
 import { z } from 'zod';
 import { COUNTRY_CODES } from '../../lib/countries';
 import '../../lib/validation';
-
-/** License-manager products (seeded): 1 Standard Paid, 2 Trial, 3 Self-service Paid, 4 Self-service Trial. */
-export const PRODUCT_IDS = [1, 2, 3, 4] as const;
-/** Catalog queries the LMS knows (`PROVISIONING_DEFAULTS.catalog.all_catalog_query_choices`). */
-export const CATALOG_QUERY_IDS = [1, 2] as const;
-/** Upstream `PRODUCT_ID_TO_CATALOG_QUERY_ID_MAPPING` default: the catalog query when the request names none. */
-export const PRODUCT_ID_TO_CATALOG_QUERY_ID: Readonly<Record<number, number>> = { 1: 1, 2: 2 };
-/** Upstream `PROVISIONING_PAID_SUBSCRIPTION_PRODUCT_ID`, used by the legacy one-plan shim. */
-export const PAID_SUBSCRIPTION_PRODUCT_ID = 1;
+import {
+  CATALOG_QUERY_IDS,
+  PAID_SUBSCRIPTION_PRODUCT_ID,
+  PRODUCT_ID_TO_CATALOG_QUERY_ID,
+  PRODUCT_IDS,
+} from './constants';
 
 const isoDateTime = z
   .string()

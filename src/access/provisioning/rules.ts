@@ -2,8 +2,9 @@
  * Pure rules of provisioning (spec provisioning §4), kept apart from I/O so they read against
  * the spec and are tested table-driven. Workflow code imports this module.
  */
+
+import { PRODUCT_ID_TO_CATALOG_QUERY_ID } from './constants';
 import type { ProvisioningRequest } from './request';
-import { PRODUCT_ID_TO_CATALOG_QUERY_ID } from './request';
 
 export interface PlanIdentity {
   salesforce_opportunity_line_item: string | null;
