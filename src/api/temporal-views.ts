@@ -1,4 +1,6 @@
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
 import type { StepView, WorkflowStatusView } from '../workflows/step-log';
 
 /**
@@ -73,4 +75,95 @@ export function workflowStatusName(d: WorkflowExecutionDescription): WorkflowSta
     default:
       return 'unknown';
   }
+}
+
+type History = temporal.api.history.v1.IHistory;
+
+const decode = (payloads: Payload[] | null | undefined): unknown =>
+  payloads?.[0] ? defaultPayloadConverter.fromPayload(payloads[0]) : null;
+
+/**
+ * The step view rebuilt from a workflow's history alone (no worker needed): each step's
+ * activities' inputs, outputs, failures, attempts and times. Used for closed workflows when the
+ * `status` query cannot be answered (no worker polls the task queue). A step with several
+ * activities (one per admin) lists their inputs and outputs in order.
+ */
+export function stepsFromHistory(history: History, stepNames: readonly string[]): StepView[] {
+  interface Acc {
+    view: StepView;
+    inputs: unknown[];
+    outputs: unknown[];
+    open: number;
+    failed: boolean;
+  }
+  const acc = new Map<string, Acc>(
+    stepNames.map((name) => [
+      name,
+      {
+        view: {
+          name,
+          status: 'pending',
+          attempts: 0,
+          input: null,
+          output: null,
+          last_error: null,
+          started_at: null,
+          finished_at: null,
+        },
+        inputs: [],
+        outputs: [],
+        open: 0,
+        failed: false,
+      },
+    ]),
+  );
+  const scheduled = new Map<string, { step: Acc; index: number }>();
+  const iso = (ts: { seconds?: unknown; nanos?: number | null } | null | undefined) => {
+    if (!ts) return null;
+    // Seconds come as a Long from gRPC and as a number or string from a JSON history.
+    const s = ts.seconds as { toNumber?: () => number } | number | string | null | undefined;
+    const seconds = typeof s === 'object' && s?.toNumber ? s.toNumber() : Number(s ?? 0);
+    return new Date(seconds * 1000 + Math.floor((ts.nanos ?? 0) / 1e6)).toISOString();
+  };
+  for (const e of history.events ?? []) {
+    const at = iso(e.eventTime);
+    const s = e.activityTaskScheduledEventAttributes;
+    if (s?.activityId) {
+      const step = acc.get(stepOf(s.activityId));
+      if (!step) continue;
+      scheduled.set(String(e.eventId), { step, index: step.inputs.length });
+      step.inputs.push(decode(s.input?.payloads as Payload[] | undefined));
+      step.outputs.push(null);
+      step.open += 1;
+      step.view.started_at ??= at;
+      continue;
+    }
+    const started = e.activityTaskStartedEventAttributes;
+    if (started) {
+      const ref = scheduled.get(String(started.scheduledEventId));
+      if (ref) ref.step.view.attempts = Math.max(ref.step.view.attempts, started.attempt ?? 1);
+      continue;
+    }
+    const completed = e.activityTaskCompletedEventAttributes;
+    const failed = e.activityTaskFailedEventAttributes;
+    const timedOut = e.activityTaskTimedOutEventAttributes;
+    const ref = scheduled.get(
+      String(completed?.scheduledEventId ?? failed?.scheduledEventId ?? timedOut?.scheduledEventId),
+    );
+    if (!ref) continue;
+    ref.step.open -= 1;
+    ref.step.view.finished_at = at;
+    if (completed) ref.step.outputs[ref.index] = decode(completed.result?.payloads as Payload[] | undefined);
+    const failure = failed?.failure ?? timedOut?.failure;
+    if (failure) {
+      ref.step.failed = true;
+      ref.step.view.last_error = failure.cause?.message ?? failure.message ?? null;
+    }
+  }
+  return [...acc.values()].map(({ view, inputs, outputs, open, failed }) => ({
+    ...view,
+    status: failed ? 'failed' : open > 0 ? 'running' : inputs.length > 0 ? 'succeeded' : 'pending',
+    input: inputs.length > 1 ? inputs : (inputs[0] ?? null),
+    output: outputs.length > 1 ? outputs : (outputs[0] ?? null),
+  }));
 }

@@ -28,6 +28,7 @@ afterAll(async () => {
 });
 
 const slugOf = (prefix: string) => uniqueId(prefix).slice(0, 30);
+let crashedRunUrl = '';
 type StatusView = {
   status: string;
   current_step: string | null;
@@ -96,6 +97,16 @@ describe('provisioning survives a worker crash', () => {
     const again = await provision(stack, validBody(slug));
     expect(again.status).toBe(201);
     expect(again.body).toEqual(done.result);
+    crashedRunUrl = url;
+  });
+
+  it('still shows the closed run step by step with no worker running (rebuilt from its history)', async () => {
+    for (const w of workers) await w.stop();
+    const view = await status(crashedRunUrl);
+    expect(view.status).toBe('completed');
+    expect(view.steps.map((s) => s.status)).toEqual(Array(7).fill('succeeded'));
+    expect(view.steps.find((s) => s.name === 'create_customer_agreement')?.attempts).toBeGreaterThanOrEqual(2);
+    expect(view.result).toMatchObject({ enterprise_customer: { slug: expect.any(String) } });
   });
 });
 

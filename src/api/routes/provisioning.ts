@@ -20,7 +20,7 @@ import { OPERATOR_ROLES } from '../../lib/jwt';
 import { searchAttributes, statusQuery } from '../../workflows/definitions';
 import { PROVISIONING_STEPS, type provisionNewCustomer } from '../../workflows/provision-new-customer';
 import type { WorkflowStatusView } from '../../workflows/step-log';
-import { activityAttempts, withAttempts, workflowStatusName } from '../temporal-views';
+import { activityAttempts, stepsFromHistory, withAttempts, workflowStatusName } from '../temporal-views';
 
 export interface ProvisioningRouteDeps {
   temporal: Client;
@@ -119,24 +119,16 @@ export function provisioningRoutes(app: ZodApp, deps: ProvisioningRouteDeps) {
       }
       if (description.type !== 'provisionNewCustomer') throw notFound(`No provisioning workflow ${workflowId}.`);
       const status = workflowStatusName(description);
-      // A closed workflow answers the query by replaying its history on a worker.
-      const view: WorkflowStatusView = await handle
-        .query(statusQuery)
+      // The workflow's own `status` query (a closed one is answered by a worker replaying its
+      // history). With no worker to answer in time (all down, or busy), the same view is rebuilt
+      // from the history alone: the status page must not depend on a worker being up.
+      const view: WorkflowStatusView = await deps.temporal
+        .withDeadline(Date.now() + 3000, () => handle.query(statusQuery))
         .then((v) => v as WorkflowStatusView)
-        .catch(() => ({
-          status,
-          current_step: null,
-          steps: PROVISIONING_STEPS.map((name) => ({
-            name,
-            status: 'pending' as const,
-            attempts: 0,
-            input: null,
-            output: null,
-            last_error: null,
-            started_at: null,
-            finished_at: null,
-          })),
-        }));
+        .catch(async () => {
+          const steps = stepsFromHistory(await handle.fetchHistory(), PROVISIONING_STEPS);
+          return { status, current_step: steps.find((s) => s.status === 'running')?.name ?? null, steps };
+        });
       const attempts = await activityAttempts(deps.temporal, workflowId, description);
       let result: ProvisioningResponse | null = null;
       let error: string | null = null;
