@@ -12,6 +12,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { accessMigrations } from '../src/access/migrations';
 import { ACCESS_SCHEMA, type AccessDB } from '../src/access/schema';
 import { buildApi, provisioningSettings } from '../src/api/app';
+import { serviceTokenSource } from '../src/clients/service-token';
 import { loadConfig } from '../src/lib/config';
 import { type Database, openDatabase } from '../src/lib/db';
 import { createVerifier, signToken } from '../src/lib/jwt';
@@ -55,6 +56,7 @@ export async function startBenchStack() {
     faultInjection: false,
     host: '127.0.0.1',
     ports: { lms: 0, 'license-manager': 0, catalog: 0, subsidy: 0 },
+    peers: { urls: {}, token: serviceTokenSource(secret, loadConfig(baseEnv).env.JWT_ISSUER) },
   });
   const urls = Object.fromEntries(hosted.map((s) => [s.name, s.url]));
   const config = loadConfig({

@@ -10,6 +10,7 @@ import { accessMigrations } from './access/migrations';
 import { ACCESS_SCHEMA, type AccessDB } from './access/schema';
 import { recordStart } from './access/stack-info';
 import { buildApi, provisioningSettings } from './api/app';
+import { serviceTokenSource } from './clients/service-token';
 import { loadConfigOrExit, reachableHost } from './lib/config';
 import { lockDataDir } from './lib/data-dir-lock';
 import { type Database, openDatabase } from './lib/db';
@@ -118,6 +119,7 @@ async function start() {
     faultInjection: env.FAULT_INJECTION,
     host: env.HOST,
     ports: config.ports,
+    peers: { urls: config.serviceUrls, token: serviceTokenSource(jwtSecret, env.JWT_ISSUER, env.JWT_AUDIENCE) },
   });
   cleanups.push(() => Promise.all(hosted.map((s) => s.app.close())));
 

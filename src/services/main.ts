@@ -1,4 +1,6 @@
 /** `npm run start:service -- <lms|license-manager|catalog|subsidy>`: one reference service alone. */
+
+import { serviceTokenSource } from '../clients/service-token';
 import { loadConfigOrExit, SERVICE_NAMES, type ServiceName } from '../lib/config';
 import { openDatabase } from '../lib/db';
 import { createVerifier, resolveJwtSecret } from '../lib/jwt';
@@ -16,11 +18,12 @@ const { env } = config;
 const logger = createLogger(env, name);
 requireSharedDatabase(env, name);
 const database = await openDatabase({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE });
+const jwtSecret = resolveJwtSecret(env.JWT_SECRET, config.dataDir);
 const [svc] = await startServices({
   database,
   logger,
   verify: createVerifier({
-    secret: resolveJwtSecret(env.JWT_SECRET, config.dataDir),
+    secret: jwtSecret,
     issuer: env.JWT_ISSUER,
     audience: env.JWT_AUDIENCE,
     jwksUrl: env.JWT_JWKS_URL,
@@ -29,6 +32,7 @@ const [svc] = await startServices({
   host: env.HOST,
   ports: config.ports,
   only: [name],
+  peers: { urls: config.serviceUrls, token: serviceTokenSource(jwtSecret, env.JWT_ISSUER, env.JWT_AUDIENCE) },
 });
 logger.info({ url: svc?.url }, `${name} listening`);
 onShutdown(logger, [() => svc?.app.close(), () => database.close()]);

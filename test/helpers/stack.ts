@@ -5,6 +5,7 @@ import { inject } from 'vitest';
 import { accessMigrations } from '../../src/access/migrations';
 import { ACCESS_SCHEMA, type AccessDB } from '../../src/access/schema';
 import { buildApi, provisioningSettings } from '../../src/api/app';
+import { serviceTokenSource } from '../../src/clients/service-token';
 import { type Config, loadConfig, type ServiceName } from '../../src/lib/config';
 import type { App } from '../../src/lib/fastify/app';
 import type { FaultRule } from '../../src/lib/fastify/faults';
@@ -85,6 +86,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
       faultInjection: true,
       host: '127.0.0.1',
       ports: { lms: 0, 'license-manager': 0, catalog: 0, subsidy: 0 },
+      peers: { urls: {}, token: serviceTokenSource(secret, bootConfig.env.JWT_ISSUER) },
     });
     cleanups.push(() => Promise.all(hosted.map((s) => s.app.close())));
     const urls = Object.fromEntries(hosted.map((s) => [s.name, s.url])) as Record<ServiceName, string>;

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import type { HttpClient } from '../../clients/http';
 import type { ServiceName } from '../../lib/config';
 import type { Database } from '../../lib/db';
 import { type App, createHttpApp, type ZodApp } from '../../lib/fastify/app';
@@ -22,6 +23,11 @@ export interface ServiceSpec<DB> {
 export interface ServiceContext<DB> {
   db: Kysely<DB>;
   logger: Logger;
+  /**
+   * An HTTP client for another service (e.g. subsidy asks catalog for prices), with the service
+   * token: services reach each other over HTTP only, never through each other's tables.
+   */
+  peer(name: ServiceName): HttpClient;
 }
 
 export interface BuildServiceOptions {
@@ -29,6 +35,7 @@ export interface BuildServiceOptions {
   logger: Logger;
   verify: TokenVerifier;
   faultInjection: boolean;
+  peer?: (name: ServiceName) => HttpClient;
 }
 
 /** A service ready to host: its table types are sealed inside `build`. */
@@ -58,7 +65,15 @@ export function defineService<DB>(spec: ServiceSpec<DB>): ServiceDefinition {
         },
       });
       await app.register(async (scope) => {
-        await spec.routes(scope.withTypeProvider(), { db, logger: opts.logger.child({ service: spec.name }) });
+        await spec.routes(scope.withTypeProvider(), {
+          db,
+          logger: opts.logger.child({ service: spec.name }),
+          peer:
+            opts.peer ??
+            ((name) => {
+              throw new Error(`${spec.name} has no way to reach ${name}: no peer URLs were configured`);
+            }),
+        });
       });
       return app;
     },
