@@ -1,0 +1,227 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type CanRedeem,
+  contentWouldExceedLimit,
+  evaluateCanRedeem,
+  type RedeemFacts,
+  resolutionOrder,
+} from '../../src/access/learner-credit/can-redeem';
+import {
+  historicalRedemptionUuids,
+  pyStr,
+  redemptionIdempotencyKey,
+} from '../../src/access/learner-credit/idempotency';
+import { REASON, userMessage } from '../../src/access/learner-credit/reasons';
+
+const now = new Date('2026-11-22T12:00:00Z');
+const facts = (over: Partial<RedeemFacts> & { policy?: Partial<RedeemFacts['policy']> } = {}): RedeemFacts => ({
+  now,
+  learner: { inEnterprise: true, groupUuids: [] },
+  catalogContainsContent: true,
+  content: { priceCents: 10_000, enrollBy: new Date('2026-12-01T00:00:00Z') },
+  subsidy: { active: true, canRedeem: true },
+  policySpent: 0,
+  learnerSpent: 0,
+  learnerRedemptions: 0,
+  ...over,
+  policy: {
+    type: 'PerLearnerSpendCreditAccessPolicy',
+    active: true,
+    retired: false,
+    spendLimit: 100_000,
+    perLearnerSpendLimit: null,
+    perLearnerEnrollmentLimit: null,
+    groupUuids: [],
+    lateRedemptionAllowedUntil: null,
+    ...over.policy,
+  },
+});
+
+const reason = (r: CanRedeem) => r.reason;
+
+describe('can_redeem: the checks in upstream order, first failure wins (spec learner-credit §4)', () => {
+  it.each<[string, Partial<RedeemFacts> & { policy?: Partial<RedeemFacts['policy']> }, string | null]>([
+    ['happy path', {}, null],
+    ['inactive policy', { policy: { active: false } }, REASON.POLICY_EXPIRED],
+    ['retired policy', { policy: { retired: true } }, REASON.POLICY_EXPIRED],
+    [
+      'retired wins over everything after it',
+      { policy: { retired: true }, catalogContainsContent: false },
+      REASON.POLICY_EXPIRED,
+    ],
+    [
+      'learner not in enterprise',
+      { learner: { inEnterprise: false, groupUuids: [] } },
+      REASON.LEARNER_NOT_IN_ENTERPRISE,
+    ],
+    [
+      'learner not in any policy group',
+      { policy: { groupUuids: ['g1'] }, learner: { inEnterprise: true, groupUuids: ['g2'] } },
+      REASON.LEARNER_NOT_IN_ENTERPRISE_GROUP,
+    ],
+    [
+      'learner in one of the groups',
+      { policy: { groupUuids: ['g1', 'g2'] }, learner: { inEnterprise: true, groupUuids: ['g2'] } },
+      null,
+    ],
+    [
+      'membership before catalog',
+      { learner: { inEnterprise: false, groupUuids: [] }, catalogContainsContent: false },
+      REASON.LEARNER_NOT_IN_ENTERPRISE,
+    ],
+    ['membership check skipped', { learner: null, catalogContainsContent: true }, null],
+    ['not in catalog', { catalogContainsContent: false }, REASON.CONTENT_NOT_IN_CATALOG],
+    ['no metadata', { content: null }, REASON.CONTENT_NOT_IN_CATALOG],
+    [
+      'past the enroll-by date',
+      { content: { priceCents: 100, enrollBy: new Date('2026-11-01T00:00:00Z') } },
+      REASON.BEYOND_ENROLLMENT_DEADLINE,
+    ],
+    [
+      'past the enroll-by date, late redemption open',
+      {
+        content: { priceCents: 100, enrollBy: new Date('2026-11-01T00:00:00Z') },
+        policy: { lateRedemptionAllowedUntil: new Date('2026-11-23T00:00:00Z') },
+      },
+      null,
+    ],
+    [
+      'past the enroll-by date, late redemption closed',
+      {
+        content: { priceCents: 100, enrollBy: new Date('2026-11-01T00:00:00Z') },
+        policy: { lateRedemptionAllowedUntil: new Date('2026-11-22T00:00:00Z') },
+      },
+      REASON.BEYOND_ENROLLMENT_DEADLINE,
+    ],
+    [
+      'forced: deadline skipped',
+      { content: { priceCents: 100, enrollBy: new Date('2026-11-01T00:00:00Z') }, skipEnrollmentDeadlineCheck: true },
+      null,
+    ],
+    ['subsidy expired', { subsidy: { active: false, canRedeem: false } }, REASON.SUBSIDY_EXPIRED],
+    ['subsidy cannot redeem', { subsidy: { active: true, canRedeem: false } }, REASON.NOT_ENOUGH_VALUE_IN_SUBSIDY],
+    [
+      'policy limit exceeded (spent 10001 of 10000)',
+      { policySpent: -10_001, policy: { spendLimit: 10_000 }, content: { priceCents: 0, enrollBy: null } },
+      REASON.POLICY_SPEND_LIMIT_REACHED,
+    ],
+    ['policy limit exactly reached is allowed', { policySpent: -90_000, policy: { spendLimit: 100_000 } }, null],
+    ['spend_limit 0 means nothing spendable', { policy: { spendLimit: 0 } }, REASON.POLICY_SPEND_LIMIT_REACHED],
+    ['spend_limit null means no policy cap', { policySpent: -9_999_999, policy: { spendLimit: null } }, null],
+    [
+      'per-learner enrollment cap reached',
+      {
+        learnerRedemptions: 10,
+        policy: { type: 'PerLearnerEnrollmentCreditAccessPolicy', perLearnerEnrollmentLimit: 10 },
+      },
+      REASON.LEARNER_MAX_ENROLLMENTS_REACHED,
+    ],
+    [
+      'per-learner enrollment under the cap',
+      {
+        learnerRedemptions: 9,
+        policy: { type: 'PerLearnerEnrollmentCreditAccessPolicy', perLearnerEnrollmentLimit: 10 },
+      },
+      null,
+    ],
+    [
+      'per-learner spend cap exceeded',
+      { learnerSpent: -15_000, policy: { perLearnerSpendLimit: 20_000 } },
+      REASON.LEARNER_MAX_SPEND_REACHED,
+    ],
+    [
+      'per-learner spend cap exactly reached',
+      { learnerSpent: -10_000, policy: { perLearnerSpendLimit: 20_000 } },
+      null,
+    ],
+    [
+      'policy limit before learner limit',
+      { policySpent: -95_000, learnerSpent: -15_000, policy: { perLearnerSpendLimit: 20_000 } },
+      REASON.POLICY_SPEND_LIMIT_REACHED,
+    ],
+  ])('%s', (_, over, expected) => {
+    expect(reason(evaluateCanRedeem(facts(over)))).toBe(expected);
+  });
+
+  it('content_would_exceed_limit: upstream cases', () => {
+    expect(contentWouldExceedLimit(-90, 100, 10)).toBe(false);
+    expect(contentWouldExceedLimit(-90, 100, 5)).toBe(false);
+    expect(contentWouldExceedLimit(-90, 100, 11)).toBe(true);
+    expect(() => contentWouldExceedLimit(1, 100, 1)).toThrow();
+  });
+
+  it('resolves policies by priority, then sooner expiry, then lower balance', () => {
+    const p = (
+      name: string,
+      type: 'AssignedLearnerCreditAccessPolicy' | 'PerLearnerSpendCreditAccessPolicy',
+      subsidyExpiration: string,
+      subsidyBalance: number,
+    ) => ({
+      name,
+      type,
+      subsidyExpiration,
+      subsidyBalance,
+    });
+    const ordered = resolutionOrder([
+      p('late-rich', 'PerLearnerSpendCreditAccessPolicy', '2027-06-01', 500),
+      p('soon', 'PerLearnerSpendCreditAccessPolicy', '2027-01-01', 900),
+      p('late-poor', 'PerLearnerSpendCreditAccessPolicy', '2027-06-01', 100),
+      p('assigned', 'AssignedLearnerCreditAccessPolicy', '2028-01-01', 1000),
+    ]);
+    expect(ordered.map((x) => x.name)).toEqual(['assigned', 'soon', 'late-poor', 'late-rich']);
+  });
+
+  it('user messages, with and without administrators to contact', () => {
+    expect(userMessage(REASON.POLICY_SPEND_LIMIT_REACHED, true)).toBe(
+      "You can't enroll right now because your organization doesn't have enough funds.",
+    );
+    expect(userMessage(REASON.SUBSIDY_EXPIRED, false)).toBe(
+      "You can't enroll right now because your funds expired. Contact your administrator for help.",
+    );
+    expect(userMessage(REASON.LEARNER_NOT_IN_ENTERPRISE_GROUP, true)).toBeNull();
+  });
+});
+
+describe('redemption idempotency key (spec learner-credit §7.3)', () => {
+  const inputs = {
+    subsidyUuid: 'f492b063-42bb-40dd-8464-6b5668329f1d',
+    lmsUserId: 12345,
+    contentKey: 'course-v1:edX+test+content',
+    policyUuid: '4ca49903-b66a-4fe9-a139-79d829deb944',
+    historicalRedemptionUuids: ['d459818c-458d-485b-a758-a0a060f8a7c4', '69beac67-52e2-47e0-994b-b0e1fac85845'],
+  };
+
+  it('matches upstream byte for byte (its fixed-output fixture)', () => {
+    expect(redemptionIdempotencyKey(inputs)).toBe(
+      'ledger-for-subsidy-f492b063-42bb-40dd-8464-6b5668329f1d-423a5bd5f0c19e7d750b03e9f21a04c7',
+    );
+  });
+
+  it('changes with each input, and only failed or reversed history advances it', () => {
+    const base = redemptionIdempotencyKey(inputs);
+    for (const change of [
+      { subsidyUuid: '00000000-0000-0000-0000-000000000000' },
+      { lmsUserId: 1 },
+      { contentKey: 'course-v1:edX+test+other' },
+      { policyUuid: '00000000-0000-0000-0000-000000000000' },
+      { historicalRedemptionUuids: [] },
+    ]) {
+      expect(redemptionIdempotencyKey({ ...inputs, ...change })).not.toBe(base);
+    }
+    expect(
+      historicalRedemptionUuids([
+        { uuid: 'a', state: 'committed', reversal: null },
+        { uuid: 'b', state: 'failed' },
+        { uuid: 'c', state: 'committed', reversal: { state: 'committed' } },
+        { uuid: 'd', state: 'pending' },
+      ]),
+    ).toEqual(['b', 'c']);
+  });
+
+  it("renders strings as Python's repr does", () => {
+    expect(pyStr('plain')).toBe("'plain'");
+    expect(pyStr("it's")).toBe('"it\'s"');
+    expect(pyStr('both \' and "')).toBe("'both \\' and \"'");
+    expect(pyStr('back\\slash\n')).toBe("'back\\\\slash\\n'");
+  });
+});
