@@ -14,7 +14,9 @@ import {
 import { REASON, userMessage } from '../../src/access/learner-credit/reasons';
 
 const now = new Date('2026-11-22T12:00:00Z');
-const facts = (over: Partial<RedeemFacts> & { policy?: Partial<RedeemFacts['policy']> } = {}): RedeemFacts => ({
+type Over = Partial<Omit<RedeemFacts, 'policy'>> & { policy?: Partial<RedeemFacts['policy']> };
+
+const facts = (over: Over = {}): RedeemFacts => ({
   now,
   learner: { inEnterprise: true, groupUuids: [] },
   catalogContainsContent: true,
@@ -40,7 +42,7 @@ const facts = (over: Partial<RedeemFacts> & { policy?: Partial<RedeemFacts['poli
 const reason = (r: CanRedeem) => r.reason;
 
 describe('can_redeem: the checks in upstream order, first failure wins (spec learner-credit §4)', () => {
-  it.each<[string, Partial<RedeemFacts> & { policy?: Partial<RedeemFacts['policy']> }, string | null]>([
+  it.each<[string, Over, string | null]>([
     ['happy path', {}, null],
     ['inactive policy', { policy: { active: false } }, REASON.POLICY_EXPIRED],
     ['retired policy', { policy: { retired: true } }, REASON.POLICY_EXPIRED],
