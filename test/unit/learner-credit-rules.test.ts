@@ -11,6 +11,13 @@ import {
   pyStr,
   redemptionIdempotencyKey,
 } from '../../src/access/learner-credit/idempotency';
+import {
+  nonUpdatableFields,
+  type PolicyLimits,
+  policyTypeErrors,
+  spendLimitMessage,
+  spendLimitsExceedDeposits,
+} from '../../src/access/learner-credit/policy-rules';
 import { REASON, userMessage } from '../../src/access/learner-credit/reasons';
 
 const now = new Date('2026-11-22T12:00:00Z');
@@ -225,5 +232,70 @@ describe('redemption idempotency key (spec learner-credit §7.3)', () => {
     expect(pyStr("it's")).toBe('"it\'s"');
     expect(pyStr('both \' and "')).toBe("'both \\' and \"'");
     expect(pyStr('back\\slash\n')).toBe("'back\\\\slash\\n'");
+  });
+});
+
+describe('policy field rules', () => {
+  it.each<[PolicyLimits, string[]]>([
+    [
+      {
+        policy_type: 'PerLearnerEnrollmentCreditAccessPolicy',
+        spend_limit: 1,
+        per_learner_enrollment_limit: 2,
+        per_learner_spend_limit: null,
+      },
+      [],
+    ],
+    [
+      {
+        policy_type: 'PerLearnerEnrollmentCreditAccessPolicy',
+        spend_limit: 1,
+        per_learner_enrollment_limit: null,
+        per_learner_spend_limit: 5,
+      },
+      ['per_learner_spend_limit'],
+    ],
+    [
+      {
+        policy_type: 'PerLearnerSpendCreditAccessPolicy',
+        spend_limit: null,
+        per_learner_enrollment_limit: 3,
+        per_learner_spend_limit: 5,
+      },
+      ['per_learner_enrollment_limit'],
+    ],
+    [
+      {
+        policy_type: 'AssignedLearnerCreditAccessPolicy',
+        spend_limit: null,
+        per_learner_enrollment_limit: 3,
+        per_learner_spend_limit: null,
+      },
+      ['per_learner_enrollment_limit', 'spend_limit'],
+    ],
+  ])('%j → errors on %j', (limits, fields) => {
+    expect(Object.keys(policyTypeErrors(limits)).sort()).toEqual(fields);
+  });
+
+  it('names non-updatable fields and ignores echoed read-only ones', () => {
+    expect(nonUpdatableFields({ display_name: 'x', uuid: 'u', enterprise_customer_uuid: 'c' })).toEqual([]);
+    expect(nonUpdatableFields({ display_name: 'x', bogus: 1, assignment_configuration: 2 })).toEqual([
+      'assignment_configuration',
+      'bogus',
+    ]);
+  });
+
+  it('ADR 0023: only active policies count, null limits count as 0, equal is allowed', () => {
+    const policies = [
+      { active: true, spend_limit: 60_000 },
+      { active: true, spend_limit: null },
+      { active: false, spend_limit: 999_999 },
+    ];
+    expect(spendLimitsExceedDeposits(policies, 60_000)).toEqual({ exceeds: false, total: 60_000 });
+    expect(spendLimitsExceedDeposits([...policies, { active: true, spend_limit: 1 }], 60_000)).toEqual({
+      exceeds: true,
+      total: 60_001,
+    });
+    expect(spendLimitMessage(60_001, 60_000)).toMatch(/Error: \$600\.01 is greater than \$600\.00$/);
   });
 });
