@@ -26,6 +26,8 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json tsconfig.json ./
 COPY scripts ./scripts
 COPY src ./src
+# The catalog service's first migration loads this seed dataset.
+COPY data ./data
 RUN mkdir -p /app/.data && chown node:node /app/.data
 USER node
 # api, lms, license-manager, catalog, subsidy (the worker listens on nothing)

@@ -110,9 +110,10 @@ export function createProvisioningActivities({ clients, siteDomain }: Provisioni
       catalogQueryId: number;
     }): Promise<CatalogOutput> {
       return callService(async () => {
-        const catalog =
-          (await lms.findCatalog(input.customerUuid, input.catalogQueryId)) ??
-          (await lms.createCatalog(input.customerUuid, input.title, input.catalogQueryId));
+        // Always the POST: the lms answers it as a get-or-create (200 existing / 201 new) and
+        // pushes the catalog to enterprise-catalog each time, so a retry after a failed push
+        // (lms 503) completes the sync instead of finding the lms row and stopping there.
+        const catalog = await lms.createCatalog(input.customerUuid, input.title, input.catalogQueryId);
         return pickCatalog(catalog, input.catalogQueryId);
       });
     },

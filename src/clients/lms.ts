@@ -123,16 +123,6 @@ export class LmsClient {
     }
   }
 
-  async findCatalog(customerUuid: string, catalogQueryId: number): Promise<LmsCatalog | undefined> {
-    const { body } = await this.http.call<Page<LmsCatalog>>({
-      operation: 'get enterprise catalog',
-      method: 'GET',
-      path: `${BASE}/enterprise_catalogs/`,
-      query: { enterprise_customer: customerUuid, enterprise_catalog_query: catalogQueryId },
-    });
-    return body.results[0];
-  }
-
   /** Get-or-create on the LMS side too: 200 existing / 201 new. */
   async createCatalog(customerUuid: string, title: string, catalogQueryId: number): Promise<LmsCatalog> {
     const { body } = await this.http.call<LmsCatalog>({

@@ -8,3 +8,6 @@ export function sqlState(err: unknown): string | undefined {
 
 /** 23505: a unique constraint refused the row, e.g. a concurrent get-or-create lost the race. */
 export const isUniqueViolation = (err: unknown) => sqlState(err) === '23505';
+
+/** 23514: a CHECK constraint refused the row, e.g. a ledger balance that would go below zero. */
+export const isCheckViolation = (err: unknown) => sqlState(err) === '23514';

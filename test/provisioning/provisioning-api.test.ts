@@ -275,6 +275,24 @@ describe('failures', () => {
     expect(view.steps.find((s) => s.name === 'create_customer')).toMatchObject({ status: 'succeeded', attempts: 4 });
   });
 
+  it('completes the catalog sync when enterprise-catalog fails once: the retried step pushes it again', async () => {
+    const slug = slugOf('catsync');
+    await stack
+      .faults('catalog')
+      .add({ method: 'PUT', route: '/api/v1/enterprise-catalogs/:uuid/', status: 503, count: 1 });
+    const { status, body } = await provision(stack, validBody(slug));
+    expect(status).toBe(201);
+    const [rule] = await stack.faults('catalog').list();
+    expect(rule?.hits).toBe(1);
+    await stack.faults('catalog').clear();
+    const catalogUuid = (body.enterprise_catalog as { uuid: string }).uuid;
+    const res = await fetch(`${stack.urls.catalog}/api/v1/enterprise-catalogs/${catalogUuid}/`, {
+      headers: { authorization: `JWT ${await stack.operatorToken()}` },
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ uuid: catalogUuid, enterprise_catalog_query: 2 });
+  });
+
   it('fails with 422 and license-manager’s own message, after one attempt, when it refuses the plan', async () => {
     const slug = slugOf('refused');
     await stack.faults('license-manager').add({

@@ -301,6 +301,7 @@ describe('enterprise-customer-admin/create_admin_by_email and enterprise-learner
       user: { id: u.id, username: u.email.toLowerCase(), email: u.email, date_joined: expect.stringMatching(ISO_TIME) },
       // The learner role comes with the link, as upstream's post_save signal gives it.
       role_assignments: ['enterprise_admin', 'enterprise_learner'],
+      enterprise_group: [],
     });
 
     const customer = await get<Customer>(`${API}/enterprise-customer/${c.uuid}/`);
@@ -374,7 +375,7 @@ describe('enterprise-customer-admin/create_admin_by_email and enterprise-learner
     const [c, other] = [await newCustomer(), await newCustomer()];
     const admin = await newUser();
     const learner = await newUser();
-    // A plain learner link (made by enrollment flows upstream; no endpoint here makes one).
+    // A plain learner link, made directly in the table (POST enterprise-learner/ does the same).
     await db()
       .insertInto('enterprise_customer_users')
       .values({ enterprise_customer: c.uuid, user_id: learner.id })

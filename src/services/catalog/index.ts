@@ -1,9 +1,20 @@
 import { defineService } from '../common/service';
+import { catalogMigrations } from './migrations';
+import { contentItemRoutes } from './routes/content-items';
+import { contentMetadataRoutes } from './routes/content-metadata';
+import { enterpriseCatalogRoutes } from './routes/enterprise-catalogs';
+import { enterpriseCustomerRoutes } from './routes/enterprise-customer';
+import type { CatalogDB } from './schema';
 
 /** enterprise-catalog: catalog queries, catalogs, content metadata and prices. */
-export const catalogService = defineService({
+export const catalogService = defineService<CatalogDB>({
   name: 'catalog',
   schema: 'catalog',
-  migrations: {},
-  routes() {},
+  migrations: catalogMigrations,
+  routes(app, ctx) {
+    enterpriseCatalogRoutes(app, ctx);
+    enterpriseCustomerRoutes(app, ctx);
+    contentMetadataRoutes(app, ctx);
+    contentItemRoutes(app, ctx);
+  },
 });

@@ -15,3 +15,7 @@ export const uuidField = () => z.guid({ error: unlessMissing('Must be a valid UU
 
 /** A uuid query filter (django-filter's wording); absent means "no filter". */
 export const uuidFilter = () => z.guid({ error: unlessMissing('Enter a valid UUID.') }).optional();
+
+/** A uuid in a URL path: anything else matches no URL upstream, so routes answer 404 (not 400, nor a database error). */
+export const isPathUuid = (value: string) =>
+  /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(value);

@@ -3,7 +3,10 @@ import { lmsMigrations } from './migrations';
 import { accountRoutes } from './routes/accounts';
 import { adminRoutes } from './routes/admins';
 import { catalogRoutes } from './routes/catalogs';
+import { enrollmentRoutes } from './routes/enrollments';
 import { enterpriseCustomerRoutes } from './routes/enterprise-customers';
+import { groupRoutes } from './routes/groups';
+import { learnerRoutes } from './routes/learners';
 import type { LmsDB } from './schema';
 
 /** edx-platform + edx-enterprise: users, enterprise customers, admins, catalogs, learners, enrollments. */
@@ -14,7 +17,10 @@ export const lmsService = defineService<LmsDB>({
   routes(app, ctx) {
     accountRoutes(app, ctx);
     enterpriseCustomerRoutes(app, ctx);
+    learnerRoutes(app, ctx);
     adminRoutes(app, ctx);
     catalogRoutes(app, ctx);
+    groupRoutes(app, ctx);
+    enrollmentRoutes(app, ctx);
   },
 });

@@ -126,4 +126,76 @@ export const lmsMigrations: SchemaMigrations = {
         .execute();
     },
   },
+
+  /**
+   * Groups (ADR 0018) and enterprise course enrollments. As in 0002, every get-or-create key is a
+   * unique constraint, so concurrent assigns and enrollments cannot duplicate rows.
+   */
+  '0003_learners_groups_enrollments': {
+    async up(db) {
+      await db.schema
+        .createTable('enterprise_groups')
+        .addColumn('uuid', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
+        .addColumn('enterprise_customer', 'uuid', (c) => c.notNull().references('enterprise_customers.uuid'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('created', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addUniqueConstraint('enterprise_groups_customer_name_key', ['enterprise_customer', 'name'])
+        .execute();
+
+      // A member is either a linked learner or, until that person registers, an email. The fk
+      // column is `group_uuid` rather than `group`, which is an SQL keyword.
+      await db.schema
+        .createTable('enterprise_group_memberships')
+        .addColumn('uuid', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
+        .addColumn('group_uuid', 'uuid', (c) => c.notNull().references('enterprise_groups.uuid').onDelete('cascade'))
+        .addColumn('enterprise_customer_user', 'integer', (c) => c.references('enterprise_customer_users.id'))
+        .addColumn('pending_learner_email', 'text')
+        .addColumn('created', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addUniqueConstraint('enterprise_group_memberships_group_ecu_key', ['group_uuid', 'enterprise_customer_user'])
+        .addCheckConstraint(
+          'enterprise_group_memberships_one_member_check',
+          sql`num_nonnulls(enterprise_customer_user, pending_learner_email) = 1`,
+        )
+        .execute();
+      await db.schema
+        .createIndex('enterprise_group_memberships_group_pending_email_key')
+        .on('enterprise_group_memberships')
+        .unique()
+        .columns(['group_uuid'])
+        .expression(sql`lower(pending_learner_email)`)
+        .execute();
+      // Registration looks pending members up by email alone; the learner list by member.
+      await db.schema
+        .createIndex('enterprise_group_memberships_pending_email_idx')
+        .on('enterprise_group_memberships')
+        .expression(sql`lower(pending_learner_email)`)
+        .execute();
+      await db.schema
+        .createIndex('enterprise_group_memberships_ecu_idx')
+        .on('enterprise_group_memberships')
+        .column('enterprise_customer_user')
+        .execute();
+
+      // The uuid is the fulfillment identifier a subsidy transaction records.
+      await db.schema
+        .createTable('enterprise_course_enrollments')
+        .addColumn('uuid', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
+        .addColumn('enterprise_customer_user', 'integer', (c) => c.notNull().references('enterprise_customer_users.id'))
+        .addColumn('course_id', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('transaction_id', 'uuid')
+        .addColumn('license_uuid', 'uuid')
+        .addColumn('is_active', 'boolean', (c) => c.notNull().defaultTo(true))
+        .addColumn('created', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('modified', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('unenrolled_at', 'timestamptz')
+        .addUniqueConstraint('enterprise_course_enrollments_ecu_course_key', ['enterprise_customer_user', 'course_id'])
+        .execute();
+      await db.schema
+        .createIndex('enterprise_course_enrollments_course_idx')
+        .on('enterprise_course_enrollments')
+        .column('course_id')
+        .execute();
+    },
+  },
 };

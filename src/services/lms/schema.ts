@@ -64,12 +64,71 @@ export interface LmsDB {
     user_email: string;
     created: Generated<Date>;
   };
+  /** EnterpriseGroup (ADR 0018): a named subset of a customer's learners that policies can target. */
+  enterprise_groups: {
+    uuid: Generated<string>;
+    enterprise_customer: string;
+    /** Unique per customer. */
+    name: string;
+    created: Generated<Date>;
+  };
+  /**
+   * EnterpriseGroupMembership: exactly one of `enterprise_customer_user` (a linked learner) and
+   * `pending_learner_email` (someone without an account yet; made real when they register).
+   */
+  enterprise_group_memberships: {
+    uuid: Generated<string>;
+    group_uuid: string;
+    enterprise_customer_user: number | null;
+    pending_learner_email: string | null;
+    created: Generated<Date>;
+  };
+  /** EnterpriseCourseEnrollment: one per (learner link, course run); its uuid is the fulfillment identifier. */
+  enterprise_course_enrollments: {
+    uuid: Generated<string>;
+    enterprise_customer_user: number;
+    /** A course run key, `course-v1:<org>+<course>+<run>`. */
+    course_id: string;
+    /** One of ENROLLMENT_SOURCES. */
+    source: string;
+    /** The subsidy ledger transaction that paid for it (learner credit). */
+    transaction_id: string | null;
+    /** The subscription license it was enrolled under. */
+    license_uuid: string | null;
+    is_active: Generated<boolean>;
+    created: Generated<Date>;
+    modified: Generated<Date>;
+    unenrolled_at: Date | null;
+  };
 }
 export type UserRow = Selectable<LmsDB['users']>;
 export type CustomerRow = Selectable<LmsDB['enterprise_customers']>;
 export type CatalogRow = Selectable<LmsDB['enterprise_customer_catalogs']>;
 export type PendingAdminRow = Selectable<LmsDB['pending_enterprise_admins']>;
+export type GroupRow = Selectable<LmsDB['enterprise_groups']>;
+export type EnrollmentRow = Selectable<LmsDB['enterprise_course_enrollments']>;
 
 /** Role names as edx-enterprise stores them. */
 export const ENTERPRISE_ADMIN_ROLE = 'enterprise_admin';
 export const ENTERPRISE_LEARNER_ROLE = 'enterprise_learner';
+
+/**
+ * Where an enterprise enrollment came from: edx-enterprise's EnterpriseEnrollmentSource slugs plus
+ * the two subsidy kinds the orchestrator fulfils. Checked by the route, not the table, so a new
+ * source needs no migration.
+ */
+export const ENROLLMENT_SOURCES = [
+  'learner_credit',
+  'subscription_license',
+  'manual',
+  'customer_admin',
+  'enterprise_api',
+  'enrollment_task',
+  'enrollment_url',
+  'offer_redemption',
+  'management_command',
+] as const;
+export type EnrollmentSource = (typeof ENROLLMENT_SOURCES)[number];
+
+/** EnterpriseGroupMembership status as upstream reports it (removed members are deleted here). */
+export type MembershipStatus = 'accepted' | 'pending';

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import {
   type CatalogRow,
   type CustomerRow,
@@ -12,7 +12,7 @@ import {
 /** A handle or a transaction on the lms schema. */
 export type LmsDb = Kysely<LmsDB>;
 
-const iso = (d: Date) => new Date(d).toISOString();
+export const iso = (d: Date) => new Date(d).toISOString();
 
 // ---- lookups --------------------------------------------------------------------------------
 
@@ -21,6 +21,20 @@ export const userByEmail = (db: LmsDb, email: string) =>
     .selectFrom('users')
     .selectAll()
     .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
+    .executeTakeFirst();
+
+export const userById = (db: LmsDb, id: number) =>
+  db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+
+export const userByUsername = (db: LmsDb, username: string) =>
+  db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+
+export const customerUserLink = (db: LmsDb, customer: string, userId: number) =>
+  db
+    .selectFrom('enterprise_customer_users')
+    .selectAll()
+    .where('enterprise_customer', '=', customer)
+    .where('user_id', '=', userId)
     .executeTakeFirst();
 
 export const customerByUuid = (db: LmsDb, uuid: string, opts: { activeOnly?: boolean } = {}) => {
@@ -80,6 +94,77 @@ export async function linkUser(db: LmsDb, customer: string, userId: number): Pro
     .executeTakeFirst();
   await assignRole(db, userId, ENTERPRISE_LEARNER_ROLE, customer);
   return inserted !== undefined;
+}
+
+/**
+ * `linkUser` for many users at once (group assignment takes up to 1000 emails); returns each
+ * user's link id. Ids are inserted in ascending order so that two overlapping batches wait for
+ * each other instead of deadlocking.
+ */
+export async function linkUsers(db: LmsDb, customer: string, userIds: number[]): Promise<Map<number, number>> {
+  const ids = [...new Set(userIds)].sort((a, b) => a - b);
+  if (ids.length === 0) return new Map();
+  await db
+    .insertInto('enterprise_customer_users')
+    .values(ids.map((user_id) => ({ enterprise_customer: customer, user_id })))
+    .onConflict((oc) => oc.columns(['enterprise_customer', 'user_id']).doNothing())
+    .execute();
+  await db
+    .insertInto('role_assignments')
+    .values(ids.map((user_id) => ({ user_id, role: ENTERPRISE_LEARNER_ROLE, enterprise_customer: customer })))
+    .onConflict((oc) => oc.columns(['user_id', 'role', 'enterprise_customer']).doNothing())
+    .execute();
+  const rows = await db
+    .selectFrom('enterprise_customer_users')
+    .select(['id', 'user_id'])
+    .where('enterprise_customer', '=', customer)
+    .where('user_id', 'in', ids)
+    .execute();
+  return new Map(rows.map((r) => [r.user_id, r.id]));
+}
+
+/**
+ * The `enterprise-learner` write: get-or-create of the link, with the learner role. `active`
+ * given updates an existing link (upstream's update_or_create); absent leaves it as it is.
+ */
+export async function linkLearner(
+  db: LmsDb,
+  customer: string,
+  userId: number,
+  active: boolean | undefined,
+): Promise<{ id: number; created: boolean }> {
+  const inserted = await db
+    .insertInto('enterprise_customer_users')
+    .values({ enterprise_customer: customer, user_id: userId, ...(active === undefined ? {} : { active }) })
+    .onConflict((oc) => oc.columns(['enterprise_customer', 'user_id']).doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  await assignRole(db, userId, ENTERPRISE_LEARNER_ROLE, customer);
+  if (inserted) return { id: inserted.id, created: true };
+  const existing =
+    active === undefined
+      ? await customerUserLink(db, customer, userId)
+      : await db
+          .updateTable('enterprise_customer_users')
+          .set({ active })
+          .where('enterprise_customer', '=', customer)
+          .where('user_id', '=', userId)
+          .returning('id')
+          .executeTakeFirst();
+  if (!existing) throw new Error(`link of user ${userId} to ${customer} vanished`);
+  return { id: existing.id, created: false };
+}
+
+/**
+ * Serializes, per email, the transactions that turn an email into a member: registration (which
+ * makes pending memberships real) and group assignment (which makes an email pending unless its
+ * user exists). Without it an assignment that looked the user up just before the account was
+ * committed would leave a pending membership that nothing ever converts. Transaction-scoped
+ * advisory locks, taken in sorted order so that two batches cannot deadlock; call inside a transaction.
+ */
+export async function lockEmails(db: LmsDb, emails: Iterable<string>): Promise<void> {
+  const keys = [...new Set([...emails].map((e) => `lms-email:${e.toLowerCase()}`))].sort();
+  for (const key of keys) await sql`select pg_advisory_xact_lock(hashtext(${key}))`.execute(db);
 }
 
 export async function assignRole(db: LmsDb, userId: number, role: string, customer: string): Promise<boolean> {
@@ -206,28 +291,60 @@ export const pendingAdminView = (p: PendingAdminRow) => ({
   user_email: p.user_email,
 });
 
-/** Learner links with their user and the roles the user holds for that customer (upstream's read-only ECU serializer). */
-export async function learnerViews(
-  db: LmsDb,
-  rows: Array<{
-    id: number;
-    enterprise_customer: string;
-    user_id: number;
-    active: boolean;
-    created: Date;
-    username: string;
-    email: string;
-    date_joined: Date;
-  }>,
-) {
+/** The columns `learnerViews` reads, from `learnerQuery`. */
+export const LEARNER_COLUMNS = [
+  'ecu.id',
+  'ecu.enterprise_customer',
+  'ecu.user_id',
+  'ecu.active',
+  'ecu.created',
+  'u.username',
+  'u.email',
+  'u.date_joined',
+] as const;
+
+/** Learner links joined to their users; filter it, then select LEARNER_COLUMNS. */
+export const learnerQuery = (db: LmsDb) =>
+  db.selectFrom('enterprise_customer_users as ecu').innerJoin('users as u', 'u.id', 'ecu.user_id');
+
+export interface LearnerRow {
+  id: number;
+  enterprise_customer: string;
+  user_id: number;
+  active: boolean;
+  created: Date;
+  username: string;
+  email: string;
+  date_joined: Date;
+}
+
+/**
+ * Learner links with their user, the roles the user holds for that customer (upstream's read-only
+ * ECU serializer) and the groups the link is a member of (`enterprise_group`, which
+ * enterprise-access intersects with a policy's groups).
+ */
+export async function learnerViews(db: LmsDb, rows: LearnerRow[]) {
   if (rows.length === 0) return [];
-  const roles = await db
-    .selectFrom('role_assignments')
-    .select(['user_id', 'enterprise_customer', 'role'])
-    .where('user_id', 'in', [...new Set(rows.map((r) => r.user_id))])
-    .where('enterprise_customer', 'in', [...new Set(rows.map((r) => r.enterprise_customer))])
-    .orderBy('role')
-    .execute();
+  const [roles, memberships] = await Promise.all([
+    db
+      .selectFrom('role_assignments')
+      .select(['user_id', 'enterprise_customer', 'role'])
+      .where('user_id', 'in', [...new Set(rows.map((r) => r.user_id))])
+      .where('enterprise_customer', 'in', [...new Set(rows.map((r) => r.enterprise_customer))])
+      .orderBy('role')
+      .execute(),
+    db
+      .selectFrom('enterprise_group_memberships')
+      .select(['enterprise_customer_user', 'group_uuid'])
+      .where(
+        'enterprise_customer_user',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .orderBy('created')
+      .orderBy('group_uuid')
+      .execute(),
+  ]);
   return rows.map((r) => ({
     id: r.id,
     enterprise_customer: r.enterprise_customer,
@@ -238,5 +355,6 @@ export async function learnerViews(
     role_assignments: roles
       .filter((a) => a.user_id === r.user_id && a.enterprise_customer === r.enterprise_customer)
       .map((a) => a.role),
+    enterprise_group: memberships.filter((m) => m.enterprise_customer_user === r.id).map((m) => m.group_uuid),
   }));
 }

@@ -1,9 +1,18 @@
 import { defineService } from '../common/service';
+import { subsidyMigrations } from './migrations';
+import { depositRoutes } from './routes/deposits';
+import { subsidyRoutes } from './routes/subsidies';
+import { transactionRoutes } from './routes/transactions';
+import type { SubsidyDB } from './schema';
 
 /** enterprise-subsidy + openedx-ledger: subsidies, ledger transactions, reversals, deposits. */
-export const subsidyService = defineService({
+export const subsidyService = defineService<SubsidyDB>({
   name: 'subsidy',
   schema: 'subsidy',
-  migrations: {},
-  routes() {},
+  migrations: subsidyMigrations,
+  routes(app, ctx) {
+    subsidyRoutes(app, ctx);
+    transactionRoutes(app, ctx);
+    depositRoutes(app, ctx);
+  },
 });

@@ -8,21 +8,11 @@ import { countRows, pageQuery, pageSchema, paginate } from '../../common/paginat
 import type { ServiceContext } from '../../common/service';
 import { text, uuidField, uuidFilter } from '../fields';
 import { ENTERPRISE_ADMIN_ROLE, type LmsDB, type PendingAdminRow } from '../schema';
-import { customerByUuid, hasRole, learnerViews, makeAdmin, pendingAdminView, userByEmail } from '../store';
+import { customerByUuid, hasRole, makeAdmin, pendingAdminView, userByEmail } from '../store';
 
 const API = '/enterprise/api/v1';
 const ALREADY_ADMIN = 'A user with this email and enterprise customer already has admin permission.';
 const ALREADY_PENDING = 'A pending user with this email and enterprise customer already exists.';
-
-const learnerSchema = z.object({
-  id: z.number().int(),
-  enterprise_customer: z.string(),
-  user_id: z.number().int(),
-  active: z.boolean(),
-  created: z.string(),
-  user: z.object({ id: z.number().int(), username: z.string(), email: z.string(), date_joined: z.string() }),
-  role_assignments: z.array(z.string()),
-});
 
 const adminResultSchema = z.object({
   enterprise_customer_uuid: z.string(),
@@ -34,62 +24,11 @@ const adminResultSchema = z.object({
 const pendingAdminSchema = z.object({ id: z.number().int(), enterprise_customer: z.string(), user_email: z.string() });
 
 /**
- * Customer admins: the learner links listing (`enterprise-learner/`, which provisioning reads
- * with `role=enterprise_admin`), making an existing user an admin by email, and pending admins
- * for people without an account yet (they become admins when they register, see accounts.ts).
+ * Customer admins: making an existing user an admin by email, and pending admins for people
+ * without an account yet (they become admins when they register, see accounts.ts). Provisioning
+ * lists admins through `enterprise-learner/?role=enterprise_admin` (learners.ts).
  */
 export function adminRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
-  app.get(
-    `${API}/enterprise-learner`,
-    {
-      onRequest: requireOperator,
-      schema: {
-        querystring: z.object({ enterprise_customer_uuid: uuidFilter(), role: z.string().optional(), ...pageQuery }),
-        response: { 200: pageSchema(learnerSchema) },
-      },
-    },
-    async (req) => {
-      const { enterprise_customer_uuid: customer, role } = req.query;
-      let q = db.selectFrom('enterprise_customer_users as ecu').innerJoin('users as u', 'u.id', 'ecu.user_id');
-      if (customer !== undefined) q = q.where('ecu.enterprise_customer', '=', customer);
-      if (role) {
-        q = q.where((eb) =>
-          eb.exists(
-            eb
-              .selectFrom('role_assignments as ra')
-              .select('ra.id')
-              .whereRef('ra.user_id', '=', 'ecu.user_id')
-              .whereRef('ra.enterprise_customer', '=', 'ecu.enterprise_customer')
-              .where('ra.role', '=', role),
-          ),
-        );
-      }
-      return paginate(
-        req,
-        () => countRows(q),
-        async (limit, offset) =>
-          learnerViews(
-            db,
-            await q
-              .select([
-                'ecu.id',
-                'ecu.enterprise_customer',
-                'ecu.user_id',
-                'ecu.active',
-                'ecu.created',
-                'u.username',
-                'u.email',
-                'u.date_joined',
-              ])
-              .orderBy('ecu.id')
-              .limit(limit)
-              .offset(offset)
-              .execute(),
-          ),
-      );
-    },
-  );
-
   app.post(
     `${API}/enterprise-customer-admin/create_admin_by_email`,
     {

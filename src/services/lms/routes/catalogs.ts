@@ -1,14 +1,15 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
+import { describeBody, ServiceError } from '../../../clients/http';
 import type { ZodApp } from '../../../lib/fastify/app';
-import { badRequest, type FieldErrors } from '../../../lib/http-errors';
+import { badRequest, detail, type FieldErrors } from '../../../lib/http-errors';
 import { isUniqueViolation } from '../../../lib/pg-errors';
 import { requireOperator } from '../../common/auth';
 import { incorrectPkType, invalidPk, MAX_INT } from '../../common/fields';
 import { countRows, pageQuery, pageSchema, paginate } from '../../common/pagination';
 import type { ServiceContext } from '../../common/service';
 import { text, uuidField, uuidFilter } from '../fields';
-import type { LmsDB } from '../schema';
+import type { CatalogRow, LmsDB } from '../schema';
 import { catalogByCustomerAndQuery, catalogQueryExists, catalogView, customerByUuid } from '../store';
 
 const API = '/enterprise/api/v1';
@@ -41,8 +42,35 @@ const catalogQueryField = z
  * Customer catalogs: `enterprise_catalogs/` (read) and `enterprise_customer_catalog/` (write).
  * Create is get-or-create by (customer, catalog query), as upstream; the unique constraint makes
  * it hold under concurrency too (upstream's Python check races).
+ *
+ * Every create answer (new or found) first upserts the catalog into enterprise-catalog under the
+ * same uuid, as edx-enterprise's post_save signal does, but synchronously: a transient failure
+ * answers 503 and the caller's retry finds the lms row and syncs it again, so the two services
+ * cannot stay apart (upstream's signal drops the update when enterprise-catalog is down).
  */
-export function catalogRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
+export function catalogRoutes(app: ZodApp, { db, logger, peer }: ServiceContext<LmsDB>) {
+  const syncToCatalogService = async (catalog: CatalogRow) => {
+    try {
+      await peer('catalog').call({
+        operation: 'sync enterprise catalog',
+        method: 'PUT',
+        path: `/api/v1/enterprise-catalogs/${catalog.uuid}/`,
+        body: {
+          title: catalog.title,
+          enterprise_customer: catalog.enterprise_customer,
+          enterprise_catalog_query: catalog.enterprise_catalog_query,
+        },
+      });
+    } catch (err) {
+      if (!(err instanceof ServiceError)) throw err;
+      logger.warn({ err, catalog: catalog.uuid }, 'catalog sync to enterprise-catalog failed');
+      if (err.retryable) throw detail(503, 'Could not sync the catalog to enterprise-catalog; retry.');
+      // enterprise-catalog refused it (a configuration fault, e.g. an unknown catalog query there):
+      // retrying cannot help, so answer a 4xx that callers do not retry, with its reason.
+      throw detail(422, `Could not sync the catalog to enterprise-catalog: ${describeBody(err.body) || err.message}`);
+    }
+  };
+
   app.get(
     `${API}/enterprise_catalogs`,
     {
@@ -106,22 +134,25 @@ export function catalogRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
       if (!queryExists) errors.enterprise_catalog_query = [invalidPk(queryId)];
       if (!customer || Object.keys(errors).length > 0) throw badRequest(errors);
 
-      const existing = await catalogByCustomerAndQuery(db, customer.uuid, queryId);
-      if (existing) return reply.code(200).send(catalogView(existing));
-      try {
-        const created = await db
-          .insertInto('enterprise_customer_catalogs')
-          .values({ enterprise_customer: customer.uuid, title, enterprise_catalog_query: queryId })
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        return reply.code(201).send(catalogView(created));
-      } catch (err) {
-        if (!isUniqueViolation(err)) throw err;
-        // A concurrent create of the same (customer, query) won: answer with its catalog.
-        const winner = await catalogByCustomerAndQuery(db, customer.uuid, queryId);
-        if (!winner) throw err;
-        return reply.code(200).send(catalogView(winner));
+      let catalog = await catalogByCustomerAndQuery(db, customer.uuid, queryId);
+      let status: 200 | 201 = 200;
+      if (!catalog) {
+        try {
+          catalog = await db
+            .insertInto('enterprise_customer_catalogs')
+            .values({ enterprise_customer: customer.uuid, title, enterprise_catalog_query: queryId })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          status = 201;
+        } catch (err) {
+          if (!isUniqueViolation(err)) throw err;
+          // A concurrent create of the same (customer, query) won: answer with its catalog.
+          catalog = await catalogByCustomerAndQuery(db, customer.uuid, queryId);
+          if (!catalog) throw err;
+        }
       }
+      await syncToCatalogService(catalog);
+      return reply.code(status).send(catalogView(catalog));
     },
   );
 }

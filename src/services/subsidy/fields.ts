@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { BLANK, isUuid, MAX_INT, maxLength, normalizeUuid, unlessMissing } from '../common/fields';
+
+/**
+ * subsidy's own variants of DRF fields; the generic ones (and the messages) are in ../common/fields.
+ * Uuids may be hyphenated or 32 hex digits and are normalized; text refuses NUL bytes (Postgres does).
+ */
+
+/** Largest amount one request may move: $10 billion in cents, far inside a JS safe integer even when summed. */
+export const MAX_CENTS = 1_000_000_000_000;
+
+export { MAX_INT };
+
+/** A uuid path parameter, normalized; undefined when malformed (404, as upstream's URL patterns do). */
+export const uuidParam = (raw: string) => (isUuid(raw) ? normalizeUuid(raw) : undefined);
+
+export const uuidField = () =>
+  z
+    .string({ error: unlessMissing('Must be a valid UUID.') })
+    .refine(isUuid, { error: 'Must be a valid UUID.' })
+    .transform(normalizeUuid);
+
+/** A CharField: no NUL bytes, DRF's blank and length messages. */
+export const textField = (max: number, opts: { allowBlank?: boolean } = {}) =>
+  z
+    .string({ error: unlessMissing('Not a valid string.') })
+    .refine((s) => !s.includes('\0'), { error: 'Null characters are not allowed.' })
+    .refine((s) => opts.allowBlank || s.trim() !== '', { error: BLANK })
+    .refine((s) => s.length <= max, { error: maxLength(max) });
+
+/** A JSONField holding an object (upstream spreads it into keyword arguments, so it must be a dict). */
+export const metadataField = () =>
+  z
+    .record(z.string(), z.unknown(), {
+      error: (iss) => (iss.input === undefined ? 'This field is required.' : 'Must be a JSON object.'),
+    })
+    .nullable();
+
+// ---- query filters (django-filter wording) --------------------------------------------------
+
+const blankToUndefined = (v: unknown) => (v === '' ? undefined : v);
+
+/** A uuid filter; absent or empty means "no filter". */
+export const uuidQuery = () =>
+  z.preprocess(
+    blankToUndefined,
+    z.string().refine(isUuid, { error: 'Enter a valid UUID.' }).transform(normalizeUuid).optional(),
+  );
+
+/** An lms user id (a positive Postgres integer) in a query string; empty counts as absent. */
+const userIdString = () =>
+  z
+    .string({ error: unlessMissing('Enter a whole number.') })
+    .regex(/^\d+$/, { error: 'Enter a whole number.' })
+    .transform(Number)
+    .refine((n) => n <= MAX_INT, { error: `Ensure this value is less than or equal to ${MAX_INT}.` });
+
+/** An lms user id filter; absent or empty means "no filter". */
+export const userIdQuery = () => z.preprocess(blankToUndefined, userIdString().optional());
+
+/** A required lms user id query parameter. */
+export const requiredUserIdQuery = () => z.preprocess(blankToUndefined, userIdString());
+
+const queryText = () => z.string({ error: unlessMissing('Not a valid string.') }).max(255, maxLength(255));
+
+/** A text filter; absent or empty means "no filter". */
+export const textQuery = () => z.preprocess(blankToUndefined, queryText().optional());
+
+/** A required text query parameter. */
+export const requiredTextQuery = () => z.preprocess(blankToUndefined, queryText());
+
+/** A repeatable choice filter (`?state=a&state=b`, OR'd); empty values are ignored. */
+export const multipleChoiceQuery = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.preprocess(
+    (v) => (v === undefined ? [] : (Array.isArray(v) ? v : [v]).filter((s) => s !== '')),
+    z.array(
+      z.enum(values, {
+        error: (iss) => `Select a valid choice. ${String(iss.input)} is not one of the available choices.`,
+      }),
+    ),
+  );
