@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisioningRequestSchema } from '../../src/access/provisioning/request';
 import { provisioningWorkflowId } from '../../src/api/routes/provisioning';
+import { request } from '../helpers/http';
 import { validBody } from '../helpers/provisioning';
 import { provision, provisionedRows } from '../helpers/provisioning-db';
 import { startTestStack, type TestStack, uniqueId } from '../helpers/stack';
@@ -16,11 +17,7 @@ afterAll(async () => {
 const slugOf = (prefix: string) => uniqueId(prefix).slice(0, 30);
 
 async function registerUser(email: string) {
-  const res = await fetch(`${stack.urls.lms}/api/user/v1/accounts`, {
-    method: 'POST',
-    headers: { authorization: `JWT ${await stack.operatorToken()}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ email }),
-  });
+  const res = await request('POST', `${stack.urls.lms}/api/user/v1/accounts`, { email }, await stack.operatorToken());
   expect([200, 201]).toContain(res.status);
 }
 

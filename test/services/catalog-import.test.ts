@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from '../helpers/http';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 /** `npm run catalog:import`, run as a real child process against the test stack's catalog service. */
@@ -79,12 +80,13 @@ function catalogFile(prefix: string, courses: number) {
   return [...runItems, ...courseItems];
 }
 
-const metadata = async (key: string) => {
-  const res = await fetch(`${stack.urls.catalog}/api/v1/content-metadata/${encodeURIComponent(key)}/`, {
-    headers: { authorization: `JWT ${await stack.operatorToken()}` },
-  });
-  return { status: res.status, body: (await res.json()) as { content_price: number | null } };
-};
+const metadata = async (key: string) =>
+  request<{ content_price: number | null }>(
+    'GET',
+    `${stack.urls.catalog}/api/v1/content-metadata/${encodeURIComponent(key)}/`,
+    undefined,
+    await stack.operatorToken(),
+  );
 
 describe('npm run catalog:import', () => {
   it('imports a file in chunks of 1,000, courses before runs, and again as updates', async () => {

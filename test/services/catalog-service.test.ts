@@ -7,6 +7,7 @@ import { inCatalog } from '../../src/services/catalog/content-filter';
 import { CATALOG_QUERIES, SEED_FILE } from '../../src/services/catalog/migrations';
 import type { CatalogDB } from '../../src/services/catalog/schema';
 import type { LmsDB } from '../../src/services/lms/schema';
+import { type Page, type Res, serviceClient } from '../helpers/http';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 let stack: TestStack;
@@ -19,16 +20,6 @@ afterAll(async () => {
   await stack?.close();
 });
 
-interface Res<T = Record<string, unknown>> {
-  status: number;
-  body: T;
-}
-interface Page<T> {
-  count: number;
-  next: string | null;
-  previous: string | null;
-  results: T[];
-}
 interface Catalog {
   uuid: string;
   title: string;
@@ -80,30 +71,10 @@ const DEMO_OLD_RUN = 'course-v1:edX+DemoX+2025'; // inactive, own price 14900, i
 const RETIRED_RUN = 'course-v1:edX+RetiredX+2024'; // inactive run of an inactive course
 const FREE_RUN = 'course-v1:edX+FreeX+2027'; // neither run nor course has a price
 
-async function call<T = Record<string, unknown>>(
-  method: string,
-  path: string,
-  body?: unknown,
-  auth: string | null = token,
-  base = stack.urls.catalog,
-): Promise<Res<T>> {
-  const res = await fetch(path.startsWith('http') ? path : `${base}${path}`, {
-    method,
-    headers: {
-      ...(auth ? { authorization: `JWT ${auth}` } : {}),
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
-}
-const get = <T = Record<string, unknown>>(path: string, auth: string | null = token) =>
-  call<T>('GET', path, undefined, auth);
-const put = <T = Record<string, unknown>>(path: string, body: unknown, auth: string | null = token) =>
-  call<T>('PUT', path, body, auth);
-const post = <T = Record<string, unknown>>(path: string, body: unknown, auth: string | null = token) =>
-  call<T>('POST', path, body, auth);
+const { call, get, put, post } = serviceClient(
+  () => stack.urls.catalog,
+  () => token,
+);
 
 const catalogDb = () => stack.db.database.forSchema<CatalogDB>('catalog');
 const countItems = async () =>
@@ -610,8 +581,10 @@ describe('seed', () => {
 
 describe('lms catalogs are kept in step', () => {
   const LMS = '/enterprise/api/v1';
-  const lms = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) =>
-    call<T>(method, path, body, token, stack.urls.lms);
+  const { call: lms } = serviceClient(
+    () => stack.urls.lms,
+    () => token,
+  );
   const lmsDb = () => stack.db.database.forSchema<LmsDB>('lms');
   async function newCustomer(): Promise<string> {
     const res = await lms<{ uuid: string }>('POST', `${LMS}/enterprise-customer/`, {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LicenseManagerDB } from '../../src/services/license-manager/schema';
+import { type Json, serviceClient } from '../helpers/http';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 let stack: TestStack;
@@ -13,33 +14,13 @@ afterAll(async () => {
   await stack?.close();
 });
 
-type Json = Record<string, unknown>;
-interface Res<T = Json> {
-  status: number;
-  body: T;
-}
-
 const base = () => `${stack.urls['license-manager']}/api/v1`;
 const tables = () => stack.db.database.forSchema<LicenseManagerDB>('license_manager');
 
-async function call<T = Json>(
-  token: string | undefined,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<Res<T>> {
-  const headers: Record<string, string> = {};
-  if (token) headers.authorization = `JWT ${token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${base()}/${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
-}
-const asOperator = <T = Json>(method: string, path: string, body?: unknown) => call<T>(operator, method, path, body);
+const { callAs: call, call: asOperator } = serviceClient(
+  () => `${base()}/`,
+  () => operator,
+);
 
 const DAY = 86_400_000;
 const daysFromNow = (days: number) => new Date(Date.now() + days * DAY).toISOString();

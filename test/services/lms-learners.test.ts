@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LmsDB } from '../../src/services/lms/schema';
+import { type Page, type Res, serviceClient } from '../helpers/http';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 let stack: TestStack;
@@ -19,16 +20,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const GHOST = '00000000-0000-4000-8000-00000000dead';
 const FORBIDDEN = { detail: 'You do not have permission to perform this action.' };
 
-interface Res<T = Record<string, unknown>> {
-  status: number;
-  body: T;
-}
-interface Page<T> {
-  count: number;
-  next: string | null;
-  previous: string | null;
-  results: T[];
-}
 interface Learner {
   id: number;
   enterprise_customer: string;
@@ -70,25 +61,10 @@ interface User {
   username: string;
 }
 
-async function call<T = Record<string, unknown>>(
-  method: string,
-  path: string,
-  body?: unknown,
-  auth: string | null = token,
-): Promise<Res<T>> {
-  const res = await fetch(`${stack.urls.lms}${path}`, {
-    method,
-    headers: {
-      ...(auth ? { authorization: `JWT ${auth}` } : {}),
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
-  });
-  return { status: res.status, body: (await res.json()) as T };
-}
-const get = <T = Record<string, unknown>>(path: string, auth?: string) => call<T>('GET', path, undefined, auth);
-const post = <T = Record<string, unknown>>(path: string, body: unknown, auth?: string) =>
-  call<T>('POST', path, body, auth);
+const { call, get, post } = serviceClient(
+  () => stack.urls.lms,
+  () => token,
+);
 
 const db = () => stack.db.database.forSchema<LmsDB>('lms');
 const email = (who = 'user') => `${who}-${randomBytes(4).toString('hex')}@example.com`;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LmsDB } from '../../src/services/lms/schema';
+import { type Page, serviceClient } from '../helpers/http';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 let stack: TestStack;
@@ -19,16 +20,6 @@ const NOT_PENDING = 'A pending user with this email and enterprise customer alre
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-interface Res<T = Record<string, unknown>> {
-  status: number;
-  body: T;
-}
-interface Page<T> {
-  count: number;
-  next: string | null;
-  previous: string | null;
-  results: T[];
-}
 interface Customer {
   uuid: string;
   slug: string;
@@ -47,25 +38,10 @@ interface Catalog {
   enterprise_catalog_query: number | null;
 }
 
-async function call<T = Record<string, unknown>>(
-  method: string,
-  path: string,
-  body?: unknown,
-  auth: string | null = token,
-): Promise<Res<T>> {
-  const url = path.startsWith('http') ? path : `${stack.urls.lms}${path}`;
-  const res = await fetch(url, {
-    method,
-    headers: {
-      ...(auth ? { authorization: `JWT ${auth}` } : {}),
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
-  });
-  return { status: res.status, body: (await res.json()) as T };
-}
-const get = <T = Record<string, unknown>>(path: string) => call<T>('GET', path);
-const post = <T = Record<string, unknown>>(path: string, body: unknown) => call<T>('POST', path, body);
+const { call, get, post } = serviceClient(
+  () => stack.urls.lms,
+  () => token,
+);
 
 const db = () => stack.db.database.forSchema<LmsDB>('lms');
 const slug = () => `c-${randomBytes(5).toString('hex')}`;

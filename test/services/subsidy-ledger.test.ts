@@ -2,16 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SubsidyDB } from '../../src/services/subsidy/schema';
+import { type Page as DrfPage, type Json, request, serviceClient } from '../helpers/http';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 let stack: TestStack;
 let operator: string;
 
-type Json = Record<string, unknown>;
-interface Res<T = Json> {
-  status: number;
-  body: T;
-}
 interface Subsidy extends Json {
   uuid: string;
   current_balance: number;
@@ -26,11 +22,7 @@ interface Tx extends Json {
   idempotency_key: string;
   reversal: null | { uuid: string; state: string; quantity: number; idempotency_key: string; created: string };
 }
-interface Page<T> {
-  count: number;
-  next: string | null;
-  previous: string | null;
-  results: T[];
+interface Page<T> extends DrfPage<T> {
   aggregates?: { unit: string; remaining_subsidy_balance: number; total_quantity: number };
 }
 
@@ -58,21 +50,16 @@ beforeAll(async () => {
     end_date: future,
     is_active: true,
   });
-  const res = await fetch(`${stack.urls.catalog}/api/v1/content-items/import/`, {
-    method: 'POST',
-    headers: { authorization: `JWT ${operator}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      items: [
-        item(COURSE, 'course', null, PRICE),
-        item(RUN, 'courserun', COURSE, PRICE),
-        item('edX+PriceyX', 'course', null, PRICEY),
-        item(PRICEY_RUN, 'courserun', 'edX+PriceyX', PRICEY),
-        item('edX+FreeX', 'course', null, 0),
-        item(FREE_RUN, 'courserun', 'edX+FreeX', 0),
-      ],
-    }),
-  });
-  if (res.status !== 200) throw new Error(`catalog import failed: ${res.status} ${await res.text()}`);
+  const items = [
+    item(COURSE, 'course', null, PRICE),
+    item(RUN, 'courserun', COURSE, PRICE),
+    item('edX+PriceyX', 'course', null, PRICEY),
+    item(PRICEY_RUN, 'courserun', 'edX+PriceyX', PRICEY),
+    item('edX+FreeX', 'course', null, 0),
+    item(FREE_RUN, 'courserun', 'edX+FreeX', 0),
+  ];
+  const res = await request('POST', `${stack.urls.catalog}/api/v1/content-items/import/`, { items }, operator);
+  if (res.status !== 200) throw new Error(`catalog import failed: ${res.status} ${JSON.stringify(res.body)}`);
 });
 afterAll(async () => {
   await stack?.close();
@@ -83,24 +70,10 @@ const daysFromNow = (days: number) => new Date(Date.now() + days * DAY).toISOStr
 const lineItem = () => `00k${randomUUID().replaceAll('-', '').slice(0, 15)}`;
 const tables = () => stack.db.database.forSchema<SubsidyDB>('subsidy');
 
-async function call<T = Json>(
-  token: string | undefined,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<Res<T>> {
-  const headers: Record<string, string> = {};
-  if (token) headers.authorization = `JWT ${token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${stack.urls.subsidy}${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
-}
-const asOperator = <T = Json>(method: string, path: string, body?: unknown) => call<T>(operator, method, path, body);
+const { callAs: call, call: asOperator } = serviceClient(
+  () => stack.urls.subsidy,
+  () => operator,
+);
 const tokenFor = (roles: string[], userId?: number) => stack.token({ roles, userId });
 
 const subsidyPayload = (overrides: Json = {}): Json => ({

@@ -1,27 +1,10 @@
 import { z } from 'zod';
-import { BLANK, isUuid, maxLength, normalizeUuid, unlessMissing } from '../common/fields';
+import { BLANK, maxLength, unlessMissing } from '../common/fields';
 
 /**
- * catalog's request fields; the generic ones (and DRF's messages) are in ../common/fields. Uuids
- * may be hyphenated or 32 hex digits and are normalized (Django's UUIDField takes both).
+ * catalog's request fields; the generic ones (uuids, hyphenated or 32 hex digits and normalized as
+ * Django's UUIDField takes both, and DRF's messages) are in ../common/fields.
  */
-
-/** A uuid path parameter, normalized; undefined when malformed (404, as upstream's URL patterns do). */
-export const uuidParam = (raw: string) => (isUuid(raw) ? normalizeUuid(raw) : undefined);
-
-export const uuidField = () =>
-  z
-    .string({ error: unlessMissing('Must be a valid UUID.') })
-    .refine(isUuid, { error: 'Must be a valid UUID.' })
-    .transform(normalizeUuid);
-
-/** A uuid query filter; absent or empty means "no filter". */
-export const optionalUuidQuery = () =>
-  z
-    .string()
-    .optional()
-    .refine((v) => v === undefined || v === '' || isUuid(v), { error: 'Must be a valid UUID.' })
-    .transform((v) => (v ? normalizeUuid(v) : undefined));
 
 /** A CharField: trimmed, not blank, no NUL bytes (Postgres refuses them). */
 export const textField = (max: number) =>

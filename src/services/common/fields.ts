@@ -60,7 +60,33 @@ export function normalizeUuid(value: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/** A uuid path parameter, normalized; undefined when malformed (404, as upstream's URL patterns do). */
+export const uuidParam = (raw: string) => (isUuid(raw) ? normalizeUuid(raw) : undefined);
+
+/** A UUIDField taking hyphenated or 32-hex-digit uuids, normalized. */
+export const uuidField = () =>
+  z
+    .string({ error: unlessMissing('Must be a valid UUID.') })
+    .refine(isUuid, { error: 'Must be a valid UUID.' })
+    .transform(normalizeUuid);
+
+/** A uuid query filter; absent or empty means "no filter". */
+export const optionalUuidQuery = () =>
+  z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || isUuid(v), { error: 'Must be a valid UUID.' })
+    .transform((v) => (v ? normalizeUuid(v) : undefined));
+
 // ---- fields ---------------------------------------------------------------------------------
+
+/** A CharField kept as sent (not trimmed): no NUL bytes (Postgres refuses them), DRF's blank and length messages. */
+export const textField = (max: number, opts: { allowBlank?: boolean } = {}) =>
+  z
+    .string({ error: unlessMissing('Not a valid string.') })
+    .refine((s) => !s.includes('\0'), { error: 'Null characters are not allowed.' })
+    .refine((s) => opts.allowBlank || s.trim() !== '', { error: BLANK })
+    .refine((s) => s.length <= max, { error: maxLength(max) });
 
 /** An EmailField, trimmed. */
 export const emailField = () =>

@@ -3,8 +3,8 @@ import { BLANK, maxLength, unlessMissing } from '../common/fields';
 
 /**
  * lms's own variants of DRF fields; the generic ones (and the messages) are in ../common/fields.
- * These differ from license-manager's on purpose: text is trimmed before its length is checked
- * (as DRF's CharField does), and uuids are taken in the hyphenated form only, as given.
+ * These differ from common's uuidField and textField on purpose: text is trimmed before its
+ * length is checked (as DRF's CharField does), and uuids are taken in the hyphenated form only, as given.
  */
 
 /** A non-blank string, trimmed as DRF's CharField does. */

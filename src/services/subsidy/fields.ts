@@ -1,32 +1,15 @@
 import { z } from 'zod';
-import { BLANK, isUuid, MAX_INT, maxLength, normalizeUuid, unlessMissing } from '../common/fields';
+import { isUuid, MAX_INT, maxLength, normalizeUuid, unlessMissing } from '../common/fields';
 
 /**
- * subsidy's own variants of DRF fields; the generic ones (and the messages) are in ../common/fields.
- * Uuids may be hyphenated or 32 hex digits and are normalized; text refuses NUL bytes (Postgres does).
+ * subsidy's own fields (amounts, metadata, django-filter query filters); the generic ones (uuids,
+ * text, and DRF's messages) are in ../common/fields.
  */
 
 /** Largest amount one request may move: $10 billion in cents, far inside a JS safe integer even when summed. */
 export const MAX_CENTS = 1_000_000_000_000;
 
 export { MAX_INT };
-
-/** A uuid path parameter, normalized; undefined when malformed (404, as upstream's URL patterns do). */
-export const uuidParam = (raw: string) => (isUuid(raw) ? normalizeUuid(raw) : undefined);
-
-export const uuidField = () =>
-  z
-    .string({ error: unlessMissing('Must be a valid UUID.') })
-    .refine(isUuid, { error: 'Must be a valid UUID.' })
-    .transform(normalizeUuid);
-
-/** A CharField: no NUL bytes, DRF's blank and length messages. */
-export const textField = (max: number, opts: { allowBlank?: boolean } = {}) =>
-  z
-    .string({ error: unlessMissing('Not a valid string.') })
-    .refine((s) => !s.includes('\0'), { error: 'Null characters are not allowed.' })
-    .refine((s) => opts.allowBlank || s.trim() !== '', { error: BLANK })
-    .refine((s) => s.length <= max, { error: maxLength(max) });
 
 /** A JSONField holding an object (upstream spreads it into keyword arguments, so it must be a dict). */
 export const metadataField = () =>

@@ -4,10 +4,18 @@ import type { ZodApp } from '../../../lib/fastify/app';
 import { requirePrincipal } from '../../../lib/fastify/auth';
 import { badRequest, HttpError, notFound } from '../../../lib/http-errors';
 import { requireOperator } from '../../common/auth';
-import { integerField, invalidPk, MAX_INT, parseBody } from '../../common/fields';
+import {
+  integerField,
+  invalidPk,
+  MAX_INT,
+  optionalUuidQuery,
+  parseBody,
+  uuidField,
+  uuidParam,
+} from '../../common/fields';
 import { countRows, pageQuery, pageSchema, paginate } from '../../common/pagination';
 import type { ServiceContext } from '../../common/service';
-import { listQuery, optionalUuidQuery, textField, uuidField, uuidParam } from '../fields';
+import { listQuery, textField } from '../fields';
 import { assertCanRead, readableCustomers, requireReader } from '../permissions';
 import type { CatalogDB } from '../schema';
 import {

@@ -6,10 +6,17 @@ import { requirePrincipal } from '../../../lib/fastify/auth';
 import { badRequest, type FieldErrors, forbidden, notFound } from '../../../lib/http-errors';
 import { isUniqueViolation } from '../../../lib/pg-errors';
 import { requireOperator } from '../../common/auth';
-import { booleanField, parseBody, queryFlag } from '../../common/fields';
+import {
+  booleanField,
+  optionalUuidQuery,
+  parseBody,
+  queryFlag,
+  textField,
+  uuidField,
+  uuidParam,
+} from '../../common/fields';
 import { countRows, pageQuery, paginate } from '../../common/pagination';
 import type { ServiceContext } from '../../common/service';
-import { optionalUuidQuery, textField, uuidField, uuidParam } from '../fields';
 import { AGREEMENT_READ_ROLES, canReadCustomer, readableCustomers } from '../permissions';
 import { agreementRepresentation } from '../representation';
 import type { CustomerAgreementRow, LicenseManagerDB } from '../schema';

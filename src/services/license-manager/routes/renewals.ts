@@ -11,11 +11,13 @@ import {
   invalidPk,
   MAX_INT,
   minLength,
+  optionalUuidQuery,
   parseBody,
+  textField,
+  uuidField,
 } from '../../common/fields';
 import { countRows, pageQuery, paginate } from '../../common/pagination';
 import type { ServiceContext } from '../../common/service';
-import { optionalUuidQuery, textField, uuidField } from '../fields';
 import { renewalRepresentation } from '../representation';
 import { LICENSE_TYPES_TO_COPY, type LicenseManagerDB, type RenewalRow } from '../schema';
 import { findRenewal, type LmDb } from '../store';

@@ -14,14 +14,17 @@ import {
   MAX_INT,
   maxLength,
   minLength,
+  optionalUuidQuery,
   parseBody,
   presence,
   queryFlag,
+  textField,
   unlessMissing,
+  uuidField,
+  uuidParam,
 } from '../../common/fields';
 import { countRows, pageQuery, paginate } from '../../common/pagination';
 import type { ServiceContext } from '../../common/service';
-import { optionalUuidQuery, textField, uuidField, uuidParam } from '../fields';
 import { provisioningPlanListItem, provisioningPlanRepresentation } from '../representation';
 import { CHANGE_REASONS, type LicenseManagerDB } from '../schema';
 import {

@@ -3,11 +3,19 @@ import type { ZodApp } from '../../../lib/fastify/app';
 import { requirePrincipal } from '../../../lib/fastify/auth';
 import { badRequest } from '../../../lib/http-errors';
 import { requireOperator } from '../../common/auth';
-import { booleanField, choiceField, dateTimeField, integerField, parseBody } from '../../common/fields';
+import {
+  booleanField,
+  choiceField,
+  dateTimeField,
+  integerField,
+  parseBody,
+  textField,
+  uuidField,
+} from '../../common/fields';
 import { countRows, pageQuery, paginate } from '../../common/pagination';
 import type { ServiceContext } from '../../common/service';
 import { fetchContentPrice } from '../catalog';
-import { MAX_CENTS, requiredTextQuery, requiredUserIdQuery, textField, uuidField, uuidQuery } from '../fields';
+import { MAX_CENTS, requiredTextQuery, requiredUserIdQuery, uuidQuery } from '../fields';
 import { isSubsidyActive } from '../ledger-rules';
 import { readableCustomers, requireAdminReader, requireLearnerReader, requireReader } from '../permissions';
 import { subsidyRepresentation, transactionRepresentation } from '../representation';

@@ -3,23 +3,12 @@ import type { ZodApp } from '../../../lib/fastify/app';
 import { requirePrincipal } from '../../../lib/fastify/auth';
 import { notFound } from '../../../lib/http-errors';
 import { requireOperator } from '../../common/auth';
-import { integerField, parseBody, queryFlag } from '../../common/fields';
+import { integerField, parseBody, queryFlag, textField, uuidField, uuidParam } from '../../common/fields';
 import { countRows, pageQuery, paginate } from '../../common/pagination';
 import type { ServiceContext } from '../../common/service';
 import { fetchContentSummary } from '../catalog';
 import { refuse } from '../errors';
-import {
-  MAX_CENTS,
-  MAX_INT,
-  metadataField,
-  multipleChoiceQuery,
-  textField,
-  textQuery,
-  userIdQuery,
-  uuidField,
-  uuidParam,
-  uuidQuery,
-} from '../fields';
+import { MAX_CENTS, MAX_INT, metadataField, multipleChoiceQuery, textQuery, userIdQuery, uuidQuery } from '../fields';
 import { adminReversalKey, isRequestedPriceAcceptable, isSubsidyActive } from '../ledger-rules';
 import { requireAdminReader, requireLearnerReader } from '../permissions';
 import { transactionRepresentation } from '../representation';
