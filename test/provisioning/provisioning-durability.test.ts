@@ -124,13 +124,9 @@ describe('the temporal CLI', () => {
       );
     });
 
-  it('starts a provisioning with the HTTP body as input, which completes and answers the status query', async () => {
-    if (workers.every((w) => w.child.exitCode !== null || w.child.signalCode !== null)) {
-      workers.push(await startWorkerProcess(stack));
-    }
-    const slug = slugOf('cli');
-    const workflowId = `cli-${slug}`;
-    const exec = await run([
+  /** `temporal workflow execute --type provisionNewCustomer` with the given workflow inputs. */
+  const executeProvisioning = (workflowId: string, ...inputs: unknown[]) =>
+    run([
       'workflow',
       'execute',
       '--type',
@@ -139,9 +135,16 @@ describe('the temporal CLI', () => {
       stack.taskQueue,
       '--workflow-id',
       workflowId,
-      '--input',
-      JSON.stringify(validBody(slug)),
+      ...inputs.flatMap((i) => ['--input', JSON.stringify(i)]),
     ]);
+
+  it('starts a provisioning with the HTTP body as input, which completes and answers the status query', async () => {
+    if (workers.every((w) => w.child.exitCode !== null || w.child.signalCode !== null)) {
+      workers.push(await startWorkerProcess(stack));
+    }
+    const slug = slugOf('cli');
+    const workflowId = `cli-${slug}`;
+    const exec = await executeProvisioning(workflowId, validBody(slug));
     expect(exec.stdout, `${exec.stdout}${exec.stderr}\n${workers.map((w) => w.output()).join('\n')}`).toContain(
       'COMPLETED',
     );
@@ -158,20 +161,7 @@ describe('the temporal CLI', () => {
       .faults('lms')
       .add({ method: 'GET', route: '/enterprise/api/v1/enterprise-customer/', status: 503, count: 0 });
     const slug = slugOf('down');
-    const exec = await run([
-      'workflow',
-      'execute',
-      '--type',
-      'provisionNewCustomer',
-      '--task-queue',
-      stack.taskQueue,
-      '--workflow-id',
-      `cli-${slug}`,
-      '--input',
-      JSON.stringify(validBody(slug)),
-      '--input',
-      JSON.stringify({ retryWindowSeconds: 3 }),
-    ]);
+    const exec = await executeProvisioning(`cli-${slug}`, validBody(slug), { retryWindowSeconds: 3 });
     const [rule] = await stack.faults('lms').list();
     await stack.faults('lms').clear();
     expect(exec.status).not.toBe(0);
@@ -184,18 +174,7 @@ describe('the temporal CLI', () => {
   it('fails at once, naming the field, when the CLI input is invalid', async () => {
     const body = validBody('bad') as unknown as { enterprise_customer: { slug?: string } };
     delete body.enterprise_customer.slug;
-    const exec = await run([
-      'workflow',
-      'execute',
-      '--type',
-      'provisionNewCustomer',
-      '--task-queue',
-      stack.taskQueue,
-      '--workflow-id',
-      uniqueId('cli-bad'),
-      '--input',
-      JSON.stringify(body),
-    ]);
+    const exec = await executeProvisioning(uniqueId('cli-bad'), body);
     expect(exec.status).not.toBe(0);
     expect(`${exec.stdout}${exec.stderr}`).toContain(
       'Invalid provisioning request: enterprise_customer.slug: This field is required.',

@@ -3,19 +3,11 @@
  */
 import type { AgreementLike, PlanLike, RenewalLike } from './types';
 
-export interface PlanResponse {
-  uuid: string;
-  title: string;
+/** A plan as the response shows it: every field of `PlanLike`, the optional ones made explicit nulls. */
+export type PlanResponse = Omit<PlanLike, 'salesforce_opportunity_line_item' | 'product'> & {
   salesforce_opportunity_line_item: string | null;
-  created: string;
-  start_date: string;
-  expiration_date: string;
-  is_active: boolean;
-  is_current: boolean;
-  plan_type: string;
-  enterprise_catalog_uuid: string;
   product: number | null;
-}
+};
 
 export interface ProvisioningResponse {
   enterprise_customer: { uuid: string; name: string; country: string; slug: string };
