@@ -50,6 +50,36 @@ export interface CreatePlanInput {
   change_reason: 'new';
 }
 
+/** One license of `licenses-for-emails` (assigned, activated or revoked; never unassigned). */
+export interface LmEmailLicense {
+  license_uuid: string;
+  status: 'assigned' | 'activated' | 'revoked';
+  user_email: string;
+  lms_user_id: number | null;
+  activation_key: string | null;
+  activation_link: string | null;
+  assigned_date: string | null;
+  activation_date: string | null;
+  revoked_date: string | null;
+  subscription_plan_uuid: string;
+  subscription_plan_title: string;
+  plan_is_active: boolean;
+  plan_is_current: boolean;
+  start_date: string;
+  expiration_date: string;
+  enterprise_catalog_uuid: string | null;
+}
+
+export interface LmLicensesForEmails {
+  enterprise_customer_uuid: string;
+  customer_agreement_uuid: string;
+  /** One per distinct lower-cased email, in request order; activated, assigned, revoked, latest-expiring first. */
+  results: Array<{ email: string; licenses: LmEmailLicense[] }>;
+}
+
+/** How many licenses one page of a plan's license list may hold (license-manager's LicensePagination). */
+const LICENSE_PAGE_SIZE = 500;
+
 /** Typed calls to the license-manager provisioning endpoints (spec provisioning §5, licenses §5.1–5.3). */
 export class LicenseManagerClient {
   constructor(readonly http: HttpClient) {}
@@ -114,6 +144,35 @@ export class LicenseManagerClient {
       }
       throw err;
     }
+  }
+
+  /**
+   * The licenses the learners of `emails` (at most 1000) hold with the customer, in one call
+   * (`POST /api/v1/licenses-for-emails/`): for bulk enrollment's license check.
+   */
+  async licensesForEmails(input: {
+    enterprise_customer_uuid: string;
+    emails: readonly string[];
+    subscription_uuid?: string | null;
+  }): Promise<LmLicensesForEmails> {
+    const { body } = await this.http.call<LmLicensesForEmails>({
+      operation: 'get licenses for emails',
+      method: 'POST',
+      path: '/api/v1/licenses-for-emails/',
+      body: { ...input, emails: [...input.emails] },
+    });
+    return body;
+  }
+
+  /** The emails of a plan's assigned and activated licenses (an enroll-all bulk enrollment's learners). */
+  async planLicenseeEmails(planUuid: string): Promise<string[]> {
+    const licenses = await fetchAllPages<{ user_email: string | null }>(
+      this.http,
+      'list subscription licenses',
+      `/api/v1/subscriptions/${planUuid}/licenses/`,
+      { status: 'assigned,activated', page_size: LICENSE_PAGE_SIZE },
+    );
+    return licenses.flatMap((l) => (l.user_email ? [l.user_email] : []));
   }
 
   /** License-manager's own get-or-create: 201 new, 200 exact match; 422 (a conflicting renewal) is an error. */

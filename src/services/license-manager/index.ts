@@ -1,6 +1,12 @@
 import { defineService } from '../common/service';
 import { licenseManagerMigrations } from './migrations';
 import { customerAgreementRoutes } from './routes/customer-agreements';
+import { emailOutboxRoutes } from './routes/email-outbox';
+import { learnerLicenseRoutes } from './routes/learner-licenses';
+import { licenseActionRoutes } from './routes/license-actions';
+import { licenseReadRoutes } from './routes/licenses';
+import { licensesForEmailsRoutes } from './routes/licenses-for-emails';
+import { planRoutes } from './routes/plans';
 import { renewalRoutes } from './routes/renewals';
 import { subscriptionRoutes } from './routes/subscriptions';
 import type { LicenseManagerDB } from './schema';
@@ -14,5 +20,11 @@ export const licenseManagerService = defineService<LicenseManagerDB>({
     customerAgreementRoutes(app, ctx);
     subscriptionRoutes(app, ctx);
     renewalRoutes(app, ctx);
+    planRoutes(app, ctx);
+    licenseReadRoutes(app, ctx);
+    licenseActionRoutes(app, ctx);
+    learnerLicenseRoutes(app, ctx);
+    licensesForEmailsRoutes(app, ctx);
+    emailOutboxRoutes(app, ctx);
   },
 });

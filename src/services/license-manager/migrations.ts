@@ -206,4 +206,90 @@ export const licenseManagerMigrations: SchemaMigrations = {
         .execute();
     },
   },
+
+  /**
+   * License lifecycle (spec §3, §5.6-5.11): what the routes rely on, enforced by the database.
+   * Migration 0002 already holds the partial unique index "one assigned-or-activated license per
+   * (plan, lower(email))", so concurrent assigns cannot double-assign whatever the code does.
+   */
+  '0003_license_lifecycle': {
+    async up(db) {
+      // Each state carries the fields the state machine gives it (spec §3). Upstream's bulk
+      // updates could leave e.g. an assigned license without an activation key; these cannot.
+      await db.schema
+        .alterTable('licenses')
+        .addCheckConstraint(
+          'licenses_allocated_fields_check',
+          sql`status not in ('assigned', 'activated')
+              or (user_email is not null and activation_key is not null and assigned_date is not null)`,
+        )
+        .execute();
+      await db.schema
+        .alterTable('licenses')
+        .addCheckConstraint('licenses_activated_date_check', sql`status <> 'activated' or activation_date is not null`)
+        .execute();
+      await db.schema
+        .alterTable('licenses')
+        .addCheckConstraint('licenses_revoked_date_check', sql`status <> 'revoked' or revoked_date is not null`)
+        .execute();
+      await db.schema
+        .alterTable('licenses')
+        .addCheckConstraint(
+          'licenses_unassigned_no_user_check',
+          sql`status <> 'unassigned' or (user_email is null and lms_user_id is null)`,
+        )
+        .execute();
+      // Activation looks a license up by key; a key identifies one license per plan (renewal
+      // copies keep the key, but into another plan).
+      await db.schema
+        .createIndex('licenses_plan_activation_key_key')
+        .on('licenses')
+        .unique()
+        .columns(['subscription_plan', 'activation_key'])
+        .where(sql<boolean>`activation_key is not null`)
+        .execute();
+
+      // SubscriptionLicenseSource: the Salesforce id an assignment came from (`user_sfids`).
+      await db.schema
+        .createTable('license_sources')
+        .addColumn('license', 'uuid', (c) => c.primaryKey().references('licenses.uuid').onDelete('cascade'))
+        .addColumn('source_id', 'varchar(18)', (c) => c.notNull())
+        .addColumn('source_type', 'text', (c) => c.notNull().defaultTo('AMT'))
+        .addColumn('created', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addCheckConstraint('license_sources_source_id_check', sql`length(source_id) = 18`)
+        .execute();
+
+      // The emails upstream hands to Braze/ECS, kept here instead of sent. Rows are written in
+      // the transaction of the change they announce, so an email exists exactly when its change
+      // committed; a dispatcher can deliver them later and stamp `sent_at`.
+      await db.schema
+        .createTable('email_outbox')
+        .addColumn('id', 'bigserial', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('recipient', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('enterprise_customer_uuid', 'uuid')
+        .addColumn('subscription_plan', 'uuid')
+        .addColumn('license', 'uuid')
+        .addColumn('payload', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
+        .addColumn('created', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('sent_at', 'timestamptz')
+        .addCheckConstraint(
+          'email_outbox_kind_check',
+          sql`kind in ('license_assignment', 'license_reminder', 'post_activation', 'auto_applied_license',
+                       'revocation_cap_reached')`,
+        )
+        .execute();
+      await db.schema
+        .createIndex('email_outbox_customer_idx')
+        .on('email_outbox')
+        .columns(['enterprise_customer_uuid', 'id'])
+        .execute();
+      await db.schema
+        .createIndex('email_outbox_recipient_idx')
+        .on('email_outbox')
+        .expression(sql`lower(recipient)`)
+        .execute();
+    },
+  },
 };

@@ -23,8 +23,19 @@ export function readableCustomers(p: Principal, roles: readonly string[]): 'all'
   return [...new Set(contexts)];
 }
 
-/** True when the caller holds a read role for this customer (compared case-insensitively) or for all. */
-export function canReadCustomer(p: Principal, customerUuid: string): boolean {
-  const scope = readableCustomers(p, AGREEMENT_READ_ROLES);
+/**
+ * Upstream's feature roles of the lifecycle endpoints (spec §4): `enterprise_admin` and
+ * `enterprise_openedx_operator` make a subscriptions admin, `enterprise_learner` a subscriptions
+ * learner. The provisioning role grants the provisioning endpoints only, as upstream.
+ */
+export const SUBSCRIPTIONS_ADMIN_ROLES = ['enterprise_admin', 'enterprise_openedx_operator'] as const;
+export const SUBSCRIPTIONS_LEARNER_OR_ADMIN_ROLES = [...SUBSCRIPTIONS_ADMIN_ROLES, 'enterprise_learner'] as const;
+
+/** True when the caller holds one of `roles` for this customer (compared case-insensitively) or for all. */
+export function canReadCustomer(p: Principal, customerUuid: string, roles: readonly string[] = AGREEMENT_READ_ROLES) {
+  const scope = readableCustomers(p, roles);
   return scope === 'all' || scope.includes(customerUuid);
 }
+
+/** True for callers whose role covers every customer (superusers, `*` grants). */
+export const coversAllCustomers = (p: Principal, roles: readonly string[]) => readableCustomers(p, roles) === 'all';

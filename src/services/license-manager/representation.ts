@@ -1,4 +1,5 @@
-import type { CustomerAgreementRow, RenewalRow } from './schema';
+import { type RevocationCap, revocationsView } from './revocation-rules';
+import type { CustomerAgreementRow, LicenseRow, RenewalRow } from './schema';
 import type { LicenseCounts, PlanFacts, PlanView, RenewalFact } from './store';
 
 /**
@@ -18,7 +19,7 @@ const time = (d: Date | string) => new Date(d).getTime();
 /** Upstream `days_until`: whole days of the timedelta, floored (negative once past). */
 export const daysUntil = (d: Date | string, now: Date) => Math.floor((time(d) - now.getTime()) / DAY_MS);
 
-export const isCurrent = (plan: PlanView, now: Date) =>
+export const isCurrent = (plan: Pick<PlanView, 'start_date' | 'expiration_date'>, now: Date) =>
   time(plan.start_date) <= now.getTime() && now.getTime() <= time(plan.expiration_date);
 
 /** The renewals after `plan`, following renewed plans forward (a cycle stops the walk). */
@@ -81,12 +82,18 @@ export function licenseCounts(c: LicenseCounts) {
 const countsOf = (plan: PlanView, facts: PlanFacts): LicenseCounts =>
   facts.counts.get(plan.uuid) ?? { unassigned: 0, assigned: 0, activated: 0, revoked: 0 };
 
-function revocations(plan: PlanView, counts: LicenseCounts) {
-  if (!plan.is_revocation_cap_enabled) return null;
-  const total = counts.unassigned + counts.assigned + counts.activated;
-  const allowed = Math.ceil((total * plan.revoke_max_percentage) / 100);
-  return { applied: plan.num_revocations_applied, remaining: allowed - plan.num_revocations_applied };
-}
+/** The plan's revocation cap as the pure rules take it (`total` excludes revoked licenses). */
+export const capOf = (
+  plan: Pick<PlanView, 'is_revocation_cap_enabled' | 'revoke_max_percentage' | 'num_revocations_applied'>,
+  counts: LicenseCounts,
+): RevocationCap => ({
+  enabled: plan.is_revocation_cap_enabled,
+  maxPercentage: plan.revoke_max_percentage,
+  applied: plan.num_revocations_applied,
+  total: counts.unassigned + counts.assigned + counts.activated,
+});
+
+const revocations = (plan: PlanView, counts: LicenseCounts) => revocationsView(capOf(plan, counts));
 
 function priorRenewalsOf(plan: PlanView, facts: PlanFacts) {
   return priorRenewals(plan.uuid, facts).map((r) => ({
@@ -97,22 +104,29 @@ function priorRenewalsOf(plan: PlanView, facts: PlanFacts) {
   }));
 }
 
-/** Fields every plan representation shares. */
-function planBase(plan: PlanView, facts: PlanFacts, now: Date) {
+/** Upstream MinimalSubscriptionPlanSerializer: nested in learner licenses. */
+export function minimalPlanRepresentation(plan: PlanView, facts: PlanFacts, now: Date) {
   return {
-    uuid: plan.uuid,
     title: plan.title,
+    uuid: plan.uuid,
     start_date: iso(plan.start_date),
     expiration_date: iso(plan.expiration_date),
     enterprise_customer_uuid: plan.enterprise_customer_uuid,
     enterprise_catalog_uuid: plan.enterprise_catalog_uuid,
     is_active: plan.is_active,
-    is_current: isCurrent(plan, now),
     is_revocation_cap_enabled: plan.is_revocation_cap_enabled,
     days_until_expiration: daysUntil(plan.expiration_date, now),
     days_until_expiration_including_renewals: daysUntilExpirationIncludingRenewals(plan, facts, now),
     is_locked_for_renewal_processing: isLockedForRenewalProcessing(plan, facts, now),
     should_auto_apply_licenses: plan.should_auto_apply_licenses,
+  };
+}
+
+/** Fields every plan representation shares. */
+function planBase(plan: PlanView, facts: PlanFacts, now: Date) {
+  return {
+    ...minimalPlanRepresentation(plan, facts, now),
+    is_current: isCurrent(plan, now),
     created: iso(plan.created),
     plan_type: plan.plan_type,
     salesforce_opportunity_line_item: plan.salesforce_opportunity_line_item,
@@ -163,20 +177,19 @@ export function provisioningPlanListItem(plan: PlanView, facts: PlanFacts, now: 
 }
 
 /**
- * The customer agreement (spec 5.4). `plans` are all of the agreement's plans: the derived
- * fields look at all of them (upstream's `net_days_until_expiration` does too), while
- * `subscriptions` lists the active ones unless `activePlansOnly` is false.
+ * Upstream MinimalCustomerAgreementSerializer (nested in learner licenses). `plans` are all of
+ * the agreement's plans, newest start first: the derived fields look at all of them (upstream's
+ * `net_days_until_expiration` does too).
  */
-export function agreementRepresentation(
+export function minimalAgreementRepresentation(
   agreement: CustomerAgreementRow,
   plans: readonly PlanView[],
   facts: PlanFacts,
   now: Date,
-  activePlansOnly = true,
 ) {
   const netDays = plans.reduce((max, p) => Math.max(max, daysUntilExpirationIncludingRenewals(p, facts, now)), 0);
   // Latest-starting plan that auto-applies and is active and current (plans come newest first).
-  const autoApplied = plans.find((p) => p.should_auto_apply_licenses === true && p.is_active && isCurrent(p, now));
+  const autoApplied = autoApplicablePlan(plans, now);
   const catalogs = new Set<string>();
   for (const p of plans) {
     if (p.is_active && daysUntilExpirationIncludingRenewals(p, facts, now) > 0) catalogs.add(p.enterprise_catalog_uuid);
@@ -190,9 +203,43 @@ export function agreementRepresentation(
     net_days_until_expiration: netDays,
     subscription_for_auto_applied_licenses: autoApplied?.uuid ?? null,
     available_subscription_catalogs: [...catalogs].sort(),
+  };
+}
+
+/** Upstream `auto_applicable_subscription`: of plans newest start first, the first active, current auto-apply one. */
+export const autoApplicablePlan = <P extends PlanView>(plans: readonly P[], now: Date): P | undefined =>
+  plans.find((p) => p.should_auto_apply_licenses === true && p.is_active && isCurrent(p, now));
+
+/**
+ * The customer agreement (spec 5.4): the minimal one plus `subscriptions`, the active plans
+ * unless `activePlansOnly` is false.
+ */
+export function agreementRepresentation(
+  agreement: CustomerAgreementRow,
+  plans: readonly PlanView[],
+  facts: PlanFacts,
+  now: Date,
+  activePlansOnly = true,
+) {
+  return {
+    ...minimalAgreementRepresentation(agreement, plans, facts, now),
     enable_auto_applied_subscriptions_with_universal_link:
       agreement.enable_auto_applied_subscriptions_with_universal_link,
     subscriptions: plans.filter((p) => !activePlansOnly || p.is_active).map((p) => planRepresentation(p, facts, now)),
+  };
+}
+
+/** Upstream LicenseSerializer (spec 5.6). */
+export function licenseRepresentation(l: LicenseRow) {
+  return {
+    uuid: l.uuid,
+    status: l.status,
+    user_email: l.user_email,
+    activation_date: isoOrNull(l.activation_date),
+    last_remind_date: isoOrNull(l.last_remind_date),
+    subscription_plan_uuid: l.subscription_plan,
+    revoked_date: isoOrNull(l.revoked_date),
+    activation_key: l.activation_key,
   };
 }
 

@@ -95,6 +95,37 @@ export interface SubscriptionPlanRenewalTable {
   modified: Generated<Date>;
 }
 
+/** The Salesforce id a license assignment came from (upstream SubscriptionLicenseSource). */
+export interface LicenseSourceTable {
+  license: string;
+  source_id: string;
+  source_type: Generated<string>;
+  created: Generated<Date>;
+}
+
+/** The emails upstream sends (Braze campaigns, ECS notices), recorded instead of sent. */
+export const EMAIL_KINDS = [
+  'license_assignment',
+  'license_reminder',
+  'post_activation',
+  'auto_applied_license',
+  'revocation_cap_reached',
+] as const;
+export type EmailKind = (typeof EMAIL_KINDS)[number];
+
+export interface EmailOutboxTable {
+  id: Generated<number>;
+  kind: EmailKind;
+  recipient: string;
+  subject: string;
+  enterprise_customer_uuid: string | null;
+  subscription_plan: string | null;
+  license: string | null;
+  payload: unknown;
+  created: Generated<Date>;
+  sent_at: Date | null;
+}
+
 /** Tables of the license_manager schema. */
 export interface LicenseManagerDB {
   plan_types: {
@@ -119,6 +150,8 @@ export interface LicenseManagerDB {
   subscription_plans: SubscriptionPlanTable;
   licenses: LicenseTable;
   subscription_plan_renewals: SubscriptionPlanRenewalTable;
+  license_sources: LicenseSourceTable;
+  email_outbox: EmailOutboxTable;
 }
 
 export type CustomerAgreementRow = Selectable<CustomerAgreementTable>;
@@ -126,3 +159,4 @@ export type SubscriptionPlanRow = Selectable<SubscriptionPlanTable>;
 export type NewSubscriptionPlan = Insertable<SubscriptionPlanTable>;
 export type LicenseRow = Selectable<LicenseTable>;
 export type RenewalRow = Selectable<SubscriptionPlanRenewalTable>;
+export type EmailOutboxRow = Selectable<EmailOutboxTable>;

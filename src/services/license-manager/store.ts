@@ -4,8 +4,14 @@ import type { CustomerAgreementRow, LicenseManagerDB, LicenseStatus, RenewalRow,
 /** Queries of the license_manager schema shared by the routes. */
 export type LmDb = Kysely<LicenseManagerDB>;
 
-/** A plan with what its representation needs from other tables. */
-export type PlanView = SubscriptionPlanRow & { enterprise_customer_uuid: string; plan_type: string };
+/** A plan with what its representation (and its emails) need from other tables. */
+export type PlanView = SubscriptionPlanRow & {
+  enterprise_customer_uuid: string;
+  plan_type: string;
+  enterprise_customer_slug: string | null;
+  enterprise_customer_name: string | null;
+  disable_onboarding_notifications: boolean;
+};
 
 /** A renewal with the start dates of its two plans (for `prior_renewals`). */
 export type RenewalFact = RenewalRow & { prior_start_date: Date; renewed_start_date: Date | null };
@@ -31,7 +37,13 @@ export function selectPlans(db: LmDb) {
     .innerJoin('products as pr', 'pr.id', 'p.product_id')
     .innerJoin('plan_types as pt', 'pt.id', 'pr.plan_type_id')
     .selectAll('p')
-    .select(['a.enterprise_customer_uuid', 'pt.label as plan_type']);
+    .select([
+      'a.enterprise_customer_uuid',
+      'pt.label as plan_type',
+      'a.enterprise_customer_slug',
+      'a.enterprise_customer_name',
+      'a.disable_onboarding_notifications',
+    ]);
 }
 
 export const findPlan = (db: LmDb, uuid: string): Promise<PlanView | undefined> =>

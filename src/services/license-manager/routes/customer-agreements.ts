@@ -1,4 +1,3 @@
-import type { FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import type { ZodApp } from '../../../lib/fastify/app';
@@ -21,6 +20,7 @@ import { AGREEMENT_READ_ROLES, canReadCustomer, readableCustomers } from '../per
 import { agreementRepresentation } from '../representation';
 import type { CustomerAgreementRow, LicenseManagerDB } from '../schema';
 import { findAgreement, type LmDb, loadPlanFacts, plansOfAgreements } from '../store';
+import { requireCaller } from './shared';
 
 /** Blank slugs are stored as null: "" would collide with every other blank slug on the unique index. */
 const slugField = () =>
@@ -174,10 +174,6 @@ export function customerAgreementRoutes(app: ZodApp, { db }: ServiceContext<Lice
       return renderOne(row);
     },
   );
-
-  const requireCaller = async (req: FastifyRequest) => {
-    requirePrincipal(req);
-  };
 
   app.get(
     '/api/v1/customer-agreement',

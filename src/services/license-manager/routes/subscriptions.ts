@@ -23,7 +23,7 @@ import {
   uuidField,
   uuidParam,
 } from '../../common/fields';
-import { countRows, pageQuery, paginate } from '../../common/pagination';
+import { pageQuery } from '../../common/pagination';
 import type { ServiceContext } from '../../common/service';
 import { provisioningPlanListItem, provisioningPlanRepresentation } from '../representation';
 import { CHANGE_REASONS, type LicenseManagerDB } from '../schema';
@@ -37,6 +37,7 @@ import {
   loadPlanFacts,
   selectPlans,
 } from '../store';
+import { paginatePlans } from './shared';
 
 /**
  * Provisioning of subscription plans (spec 5.2). Upstream's view wraps every failure as
@@ -231,23 +232,7 @@ export function subscriptionRoutes(app: ZodApp, { db }: ServiceContext<LicenseMa
       if (customer) q = q.where('a.enterprise_customer_uuid', '=', customer);
       if (agreement) q = q.where('p.customer_agreement', '=', agreement);
       if (activeOnly) q = q.where('p.is_active', '=', true);
-      return paginate(
-        req,
-        // The plan query selects its columns already: count it as a subquery.
-        () => countRows(db.selectFrom(q.as('filtered'))),
-        async (limit, offset) => {
-          const plans = await q
-            .orderBy('p.start_date', 'desc')
-            .orderBy('p.created', 'desc')
-            .orderBy('p.uuid')
-            .limit(limit)
-            .offset(offset)
-            .execute();
-          const facts = await loadPlanFacts(db, plans);
-          const now = new Date();
-          return plans.map((p) => provisioningPlanListItem(p, facts, now));
-        },
-      );
+      return paginatePlans(db, req, q, provisioningPlanListItem);
     },
   );
 
