@@ -15,6 +15,24 @@ export interface LmsEnterpriseLearner {
   enterprise_customer: string;
   user_id: number;
   user: { id: number; email: string; username?: string };
+  /** Uuids of the customer's groups this learner belongs to. */
+  enterprise_group?: string[];
+}
+
+export interface LmsCustomerDetail extends LmsEnterpriseCustomer {
+  contact_email?: string | null;
+  admin_users: Array<{ email: string; lms_user_id: number }>;
+}
+
+export interface LmsEnrollment {
+  uuid: string;
+  enterprise_customer_uuid: string;
+  lms_user_id: number;
+  course_run_key: string;
+  source: string;
+  transaction_id: string | null;
+  license_uuid: string | null;
+  is_active: boolean;
 }
 
 export interface LmsPendingAdmin {
@@ -28,6 +46,21 @@ export interface LmsCatalog {
   title: string;
   enterprise_customer: string;
   enterprise_catalog_query: number | null;
+}
+
+/** The answer of `enroll_learners_in_courses` (201, 202 and 409 alike). */
+export interface LmsBulkEnrollmentAnswer {
+  successes: Array<{
+    user_id: number;
+    email: string;
+    course_run_key: string;
+    created: boolean;
+    enterprise_fulfillment_source_uuid: string;
+  }>;
+  pending: Array<{ email: string; course_run_key: string; created: boolean }>;
+  failures: Array<{ user_id: number | null; email: string | null; course_run_key: string }>;
+  invalid_email_addresses?: string[];
+  invalid_user_ids?: number[];
 }
 
 const BASE = '/enterprise/api/v1';
@@ -121,6 +154,67 @@ export class LmsClient {
       }
       throw err;
     }
+  }
+
+  /** The learner's link to the customer (with its groups), or undefined when not a member. */
+  async findLearner(customerUuid: string, lmsUserId: number): Promise<LmsEnterpriseLearner | undefined> {
+    const { body } = await this.http.call<Page<LmsEnterpriseLearner>>({
+      operation: 'get enterprise learner',
+      method: 'GET',
+      path: `${BASE}/enterprise-learner/`,
+      query: { enterprise_customer_uuid: customerUuid, user_ids: lmsUserId },
+    });
+    return body.results.find((l) => l.user_id === lmsUserId && l.enterprise_customer === customerUuid);
+  }
+
+  async getCustomer(customerUuid: string): Promise<LmsCustomerDetail | undefined> {
+    const { status, body } = await this.http.call<LmsCustomerDetail>({
+      operation: 'get enterprise customer',
+      method: 'GET',
+      path: `${BASE}/enterprise-customer/${customerUuid}/`,
+      accept: [404],
+    });
+    return status === 404 ? undefined : body;
+  }
+
+  /** Enrolls a learner in a course run, idempotently (the same enrollment comes back on a repeat). */
+  async enroll(input: {
+    customerUuid: string;
+    lmsUserId: number;
+    courseRunKey: string;
+    transactionUuid: string;
+  }): Promise<LmsEnrollment> {
+    const { body } = await this.http.call<LmsEnrollment>({
+      operation: 'enroll learner',
+      method: 'POST',
+      path: `${BASE}/enterprise-course-enrollment/`,
+      body: {
+        enterprise_customer_uuid: input.customerUuid,
+        lms_user_id: input.lmsUserId,
+        course_run_key: input.courseRunKey,
+        source: 'learner_credit',
+        transaction_id: input.transactionUuid,
+      },
+    });
+    return body;
+  }
+
+  /**
+   * Enrolls learners (by email) in course runs under their licenses, best effort, in one call of
+   * at most 1000 items (edx-enterprise `enroll_learners_in_courses`). Safe to repeat: a repeat
+   * answers the same items with `created: false`. A 409 (some failed) is an answer, not an error.
+   */
+  async enrollLearnersInCourses(
+    customerUuid: string,
+    body: { licenses_info: Array<{ email: string; course_run_key: string; license_uuid: string }>; notify: boolean },
+  ): Promise<{ status: number; body: LmsBulkEnrollmentAnswer }> {
+    return this.http.call<LmsBulkEnrollmentAnswer>({
+      operation: 'enroll learners in courses',
+      method: 'POST',
+      path: `${BASE}/enterprise-customer/${customerUuid}/enroll_learners_in_courses/`,
+      body,
+      accept: [409],
+    });
   }
 
   /** Get-or-create on the LMS side too: 200 existing / 201 new. */

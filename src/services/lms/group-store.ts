@@ -1,5 +1,5 @@
 import type { GroupRow, MembershipStatus, UserRow } from './schema';
-import { iso, type LmsDb, linkUsers, lockEmails } from './store';
+import { iso, type LmsDb, linkUsers, lockEmails, usersByEmails } from './store';
 
 /** Queries of enterprise groups and their memberships (ADR 0018). */
 
@@ -59,17 +59,7 @@ export interface AssignResult {
 export async function assignLearners(db: LmsDb, group: GroupRow, emails: string[]): Promise<AssignResult> {
   const unique = distinctEmails(emails);
   await lockEmails(db, unique);
-  const users = await db
-    .selectFrom('users')
-    .select(['id', 'email'])
-    .where((eb) =>
-      eb(
-        eb.fn('lower', ['email']),
-        'in',
-        unique.map((e) => e.toLowerCase()),
-      ),
-    )
-    .execute();
+  const users = await usersByEmails(db, unique);
   const links = await linkUsers(
     db,
     group.enterprise_customer,

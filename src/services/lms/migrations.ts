@@ -198,4 +198,90 @@ export const lmsMigrations: SchemaMigrations = {
         .execute();
     },
   },
+
+  /**
+   * Bulk enrollment (`enroll_learners_in_courses`, licenses-and-enrollment §7). Learners without an
+   * account are pending users with pending enrollments until they register; every get-or-create key
+   * is a unique constraint, so a retried or concurrent call cannot make a second row.
+   */
+  '0004_bulk_enrollment': {
+    async up(db) {
+      // PendingEnterpriseCustomerUser: an email linked to a customer before its account exists.
+      await db.schema
+        .createTable('pending_enterprise_customer_users')
+        .addColumn('id', 'serial', (c) => c.primaryKey())
+        .addColumn('enterprise_customer', 'uuid', (c) => c.notNull().references('enterprise_customers.uuid'))
+        .addColumn('user_email', 'text', (c) => c.notNull().check(sql`user_email <> ''`))
+        .addColumn('created', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+      // Case-insensitive, as registration matches emails (upstream's unique_together is on the raw email).
+      await db.schema
+        .createIndex('pending_enterprise_customer_users_customer_email_key')
+        .on('pending_enterprise_customer_users')
+        .unique()
+        .columns(['enterprise_customer'])
+        .expression(sql`lower(user_email)`)
+        .execute();
+      // Registration looks pending users up by email alone.
+      await db.schema
+        .createIndex('pending_enterprise_customer_users_email_idx')
+        .on('pending_enterprise_customer_users')
+        .expression(sql`lower(user_email)`)
+        .execute();
+
+      // PendingEnrollment: fulfilled (and deleted with its pending user) when the learner registers.
+      // One per (pending user, course run), as upstream's unique_together; the subsidy it was made
+      // under is kept so that the enrollment made at registration records it.
+      await db.schema
+        .createTable('pending_enrollments')
+        .addColumn('id', 'serial', (c) => c.primaryKey())
+        .addColumn('pending_user', 'integer', (c) =>
+          c.notNull().references('pending_enterprise_customer_users.id').onDelete('cascade'),
+        )
+        .addColumn('course_id', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('license_uuid', 'uuid')
+        .addColumn('transaction_id', 'uuid')
+        // Upstream's DecimalField(max_digits=8, decimal_places=5).
+        .addColumn('discount_percentage', sql`numeric(8, 5)`, (c) =>
+          c.notNull().defaultTo(0).check(sql`discount_percentage between 0 and 100`),
+        )
+        .addColumn('created', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('modified', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addUniqueConstraint('pending_enrollments_user_course_key', ['pending_user', 'course_id'])
+        .addCheckConstraint(
+          'pending_enrollments_one_subsidy_check',
+          sql`num_nonnulls(license_uuid, transaction_id) <= 1`,
+        )
+        .execute();
+
+      // An enrollment is paid for by at most one subsidy; bulk enrollment attaches one only to an
+      // enrollment that has none, and this keeps any other writer from making it two.
+      await db.schema
+        .alterTable('enterprise_course_enrollments')
+        .addCheckConstraint(
+          'enterprise_course_enrollments_one_subsidy_check',
+          sql`num_nonnulls(license_uuid, transaction_id) <= 1`,
+        )
+        .execute();
+
+      // The admin-enrollment emails to send: one row per course and call, naming the learners whose
+      // enrollment (or pending enrollment) that call created. Written in the enrolling transaction,
+      // so a retried call, which creates nothing, queues nothing.
+      await db.schema
+        .createTable('enrollment_notifications')
+        .addColumn('uuid', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
+        .addColumn('enterprise_customer', 'uuid', (c) => c.notNull().references('enterprise_customers.uuid'))
+        .addColumn('course_id', 'text', (c) => c.notNull())
+        .addColumn('learners', 'jsonb', (c) => c.notNull())
+        .addColumn('admin_enrollment', 'boolean', (c) => c.notNull().defaultTo(true))
+        .addColumn('created', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+      await db.schema
+        .createIndex('enrollment_notifications_customer_idx')
+        .on('enrollment_notifications')
+        .columns(['enterprise_customer', 'created'])
+        .execute();
+    },
+  },
 };

@@ -1,4 +1,4 @@
-import type { Generated, Selectable } from 'kysely';
+import type { ColumnType, Generated, Selectable } from 'kysely';
 
 /** Tables of the lms schema (edx-platform accounts + edx-enterprise records). */
 export interface LmsDB {
@@ -100,6 +100,42 @@ export interface LmsDB {
     modified: Generated<Date>;
     unenrolled_at: Date | null;
   };
+  /** PendingEnterpriseCustomerUser: an email linked to a customer before its account exists. */
+  pending_enterprise_customer_users: {
+    id: Generated<number>;
+    enterprise_customer: string;
+    user_email: string;
+    created: Generated<Date>;
+  };
+  /** PendingEnrollment: an enrollment made real (and deleted) when its pending user registers. */
+  pending_enrollments: {
+    id: Generated<number>;
+    pending_user: number;
+    course_id: string;
+    /** One of ENROLLMENT_SOURCES. */
+    source: string;
+    license_uuid: string | null;
+    transaction_id: string | null;
+    /** numeric(8,5), read back as a string. */
+    discount_percentage: ColumnType<string, string | undefined, string>;
+    created: Generated<Date>;
+    modified: Generated<Date>;
+  };
+  /** An admin-enrollment email to send for one course: the learners one bulk call newly enrolled. */
+  enrollment_notifications: {
+    uuid: Generated<string>;
+    enterprise_customer: string;
+    course_id: string;
+    learners: ColumnType<NotifiedLearner[], string, string>;
+    admin_enrollment: Generated<boolean>;
+    created: Generated<Date>;
+  };
+}
+
+/** A learner named in an enrollment notification (no lms_user_id while still pending). */
+export interface NotifiedLearner {
+  email: string;
+  lms_user_id: number | null;
 }
 export type UserRow = Selectable<LmsDB['users']>;
 export type CustomerRow = Selectable<LmsDB['enterprise_customers']>;

@@ -23,6 +23,17 @@ export const userByEmail = (db: LmsDb, email: string) =>
     .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
     .executeTakeFirst();
 
+/** The users with any of `emails` (case-insensitively), in one query. */
+export async function usersByEmails(db: LmsDb, emails: string[]): Promise<Array<Pick<UserRow, 'id' | 'email'>>> {
+  const lowered = [...new Set(emails.map((e) => e.toLowerCase()))];
+  if (lowered.length === 0) return [];
+  return db
+    .selectFrom('users')
+    .select(['id', 'email'])
+    .where((eb) => eb(eb.fn('lower', ['email']), 'in', lowered))
+    .execute();
+}
+
 export const userById = (db: LmsDb, id: number) =>
   db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
 
@@ -102,13 +113,45 @@ export async function linkUser(db: LmsDb, customer: string, userId: number): Pro
  * each other instead of deadlocking.
  */
 export async function linkUsers(db: LmsDb, customer: string, userIds: number[]): Promise<Map<number, number>> {
+  return (await linkMany(db, customer, userIds, false)).ids;
+}
+
+/**
+ * upstream's `link_user` for many users (bulk enrollment, pending-enterprise-learner): `linkUsers`,
+ * and an inactive link is made active again. Returns each user's link id and the users whose link
+ * is new.
+ */
+export async function linkActiveUsers(
+  db: LmsDb,
+  customer: string,
+  userIds: number[],
+): Promise<{ ids: Map<number, number>; created: Set<number> }> {
+  return linkMany(db, customer, userIds, true);
+}
+
+async function linkMany(
+  db: LmsDb,
+  customer: string,
+  userIds: number[],
+  activate: boolean,
+): Promise<{ ids: Map<number, number>; created: Set<number> }> {
   const ids = [...new Set(userIds)].sort((a, b) => a - b);
-  if (ids.length === 0) return new Map();
-  await db
+  if (ids.length === 0) return { ids: new Map(), created: new Set() };
+  const inserted = await db
     .insertInto('enterprise_customer_users')
     .values(ids.map((user_id) => ({ enterprise_customer: customer, user_id })))
     .onConflict((oc) => oc.columns(['enterprise_customer', 'user_id']).doNothing())
+    .returning('user_id')
     .execute();
+  if (activate) {
+    await db
+      .updateTable('enterprise_customer_users')
+      .set({ active: true })
+      .where('enterprise_customer', '=', customer)
+      .where('user_id', 'in', ids)
+      .where('active', '=', false)
+      .execute();
+  }
   await db
     .insertInto('role_assignments')
     .values(ids.map((user_id) => ({ user_id, role: ENTERPRISE_LEARNER_ROLE, enterprise_customer: customer })))
@@ -120,7 +163,7 @@ export async function linkUsers(db: LmsDb, customer: string, userIds: number[]):
     .where('enterprise_customer', '=', customer)
     .where('user_id', 'in', ids)
     .execute();
-  return new Map(rows.map((r) => [r.user_id, r.id]));
+  return { ids: new Map(rows.map((r) => [r.user_id, r.id])), created: new Set(inserted.map((r) => r.user_id)) };
 }
 
 /**
@@ -156,15 +199,21 @@ export async function linkLearner(
 }
 
 /**
- * Serializes, per email, the transactions that turn an email into a member: registration (which
- * makes pending memberships real) and group assignment (which makes an email pending unless its
- * user exists). Without it an assignment that looked the user up just before the account was
- * committed would leave a pending membership that nothing ever converts. Transaction-scoped
- * advisory locks, taken in sorted order so that two batches cannot deadlock; call inside a transaction.
+ * Serializes, per email, the transactions that turn an email into a member or learner:
+ * registration (which makes pending memberships, pending learners and their enrollments real),
+ * group assignment and bulk enrollment (which make an email pending unless its user exists).
+ * Without it an assignment that looked the user up just before the account was committed would
+ * leave a pending row that nothing ever converts. Transaction-scoped advisory locks, all taken in
+ * one statement in ascending lock-id order, so that two batches cannot deadlock (the subquery's
+ * ORDER BY keeps it from being flattened, so the locks are taken in that order); call inside a
+ * transaction.
  */
 export async function lockEmails(db: LmsDb, emails: Iterable<string>): Promise<void> {
-  const keys = [...new Set([...emails].map((e) => `lms-email:${e.toLowerCase()}`))].sort();
-  for (const key of keys) await sql`select pg_advisory_xact_lock(hashtext(${key}))`.execute(db);
+  const keys = [...new Set([...emails].map((e) => `lms-email:${e.toLowerCase()}`))];
+  if (keys.length === 0) return;
+  await sql`select pg_advisory_xact_lock(s.id) from (
+      select distinct hashtext(k) as id from unnest(array[${sql.join(keys)}]::text[]) as k order by id
+    ) as s`.execute(db);
 }
 
 export async function assignRole(db: LmsDb, userId: number, role: string, customer: string): Promise<boolean> {

@@ -5,6 +5,7 @@ import { isUniqueViolation } from '../../../lib/pg-errors';
 import { requireOperator } from '../../common/auth';
 import type { ServiceContext } from '../../common/service';
 import { activatePendingMemberships } from '../group-store';
+import { fulfillPendingLearners } from '../pending-learner-store';
 import type { LmsDB, UserRow } from '../schema';
 import { lockEmails, promotePendingAdmins } from '../store';
 
@@ -25,9 +26,9 @@ const toAccount = (u: UserRow) => ({
 /**
  * User accounts (edx-platform `/api/user/v1/accounts`). Registration here is an operator call
  * (the real LMS registers people through its own pages); it is get-or-create by email so tests
- * and seed data can run it repeatedly. A new account takes up the pending admin invitations and
- * pending group memberships for its email (upstream does this in post_save handlers when the
- * invited person registers).
+ * and seed data can run it repeatedly. A new account takes up the pending admin invitations,
+ * pending group memberships and pending enterprise learners (with their pending enrollments) for
+ * its email (upstream does this in post_save handlers when the invited person registers).
  */
 export function accountRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
   const byEmail = (email: string) =>
@@ -74,9 +75,9 @@ export function accountRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
       const existing = await byEmail(email).executeTakeFirst();
       if (existing) return reply.code(200).send(toAccount(existing));
       try {
-        // One transaction: the account never exists without its promoted invitations and group
-        // memberships, nor the reverse. The email lock keeps a concurrent group assignment from
-        // adding a pending membership this registration would not see.
+        // One transaction: the account never exists without its promoted invitations, group
+        // memberships and enrollments, nor the reverse. The email lock keeps a concurrent group
+        // assignment or bulk enrollment from adding a pending row this registration would not see.
         const created = await db.transaction().execute(async (trx) => {
           await lockEmails(trx, [email]);
           const user = await trx
@@ -86,6 +87,7 @@ export function accountRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
             .executeTakeFirstOrThrow();
           await promotePendingAdmins(trx, user);
           await activatePendingMemberships(trx, user);
+          await fulfillPendingLearners(trx, user);
           return user;
         });
         return reply.code(201).send(toAccount(created));

@@ -3,21 +3,16 @@ import { z } from 'zod';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { badRequest, type FieldErrors, notFound } from '../../../lib/http-errors';
 import { requireOperator } from '../../common/auth';
-import { choiceField, integerField, invalidPk, MAX_INT, unlessMissing } from '../../common/fields';
+import { choiceField, integerField, invalidPk, MAX_INT } from '../../common/fields';
 import { countRows, pageQuery, pageSchema, paginate } from '../../common/pagination';
 import type { ServiceContext } from '../../common/service';
+import { BOTH_SUBSIDIES } from '../bulk-enrollment-request';
 import { enrollmentQuery, enrollmentView, getOrCreateEnrollment, LINK_COLUMNS, unenroll } from '../enrollment-store';
-import { isPathUuid, uuidField, uuidFilter } from '../fields';
+import { courseRunKeyField, isPathUuid, uuidField, uuidFilter } from '../fields';
 import { ENROLLMENT_SOURCES, type LmsDB } from '../schema';
 import { customerByUuid, customerUserLink, userById } from '../store';
 
 const BASE = '/enterprise/api/v1/enterprise-course-enrollment';
-const INVALID_KEY = 'Invalid course run key.';
-/** opaque-keys' CourseLocator: `course-v1:org+course+run`, each part of `[\w\-~.:]` (Unicode word characters). */
-const COURSE_RUN_KEY = /^course-v1:[\p{L}\p{N}_\-~.:]+\+[\p{L}\p{N}_\-~.:]+\+[\p{L}\p{N}_\-~.:]+$/u;
-/** bulk enrollment's wording for the same conflict (licenses-and-enrollment §7.2). */
-const BOTH_SUBSIDIES =
-  'Enrollment info contains conflicting subsidy information: `license_uuid` and `transaction_id` found';
 
 const enrollmentSchema = z.object({
   uuid: z.string(),
@@ -37,9 +32,7 @@ const enrollBody = z
   .object({
     enterprise_customer_uuid: uuidField(),
     lms_user_id: integerField(1, MAX_INT),
-    course_run_key: z
-      .string({ error: unlessMissing(INVALID_KEY) })
-      .refine((k) => COURSE_RUN_KEY.test(k), { error: INVALID_KEY }),
+    course_run_key: courseRunKeyField(),
     source: choiceField(ENROLLMENT_SOURCES),
     transaction_id: uuidField().nullish(),
     license_uuid: uuidField().nullish(),
