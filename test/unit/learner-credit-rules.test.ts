@@ -7,6 +7,11 @@ import {
   resolutionOrder,
 } from '../../src/access/learner-credit/can-redeem';
 import {
+  type CreditFacts,
+  creditAvailable,
+  remainingBalancePerUser,
+} from '../../src/access/learner-credit/credits-available';
+import {
   historicalRedemptionUuids,
   pyStr,
   redemptionIdempotencyKey,
@@ -297,5 +302,74 @@ describe('policy field rules', () => {
       total: 60_001,
     });
     expect(spendLimitMessage(60_001, 60_000)).toMatch(/Error: \$600\.01 is greater than \$600\.00$/);
+  });
+});
+
+describe('credits_available (spec learner-credit §5)', () => {
+  const base: CreditFacts = {
+    policy: {
+      type: 'PerLearnerSpendCreditAccessPolicy',
+      active: true,
+      retired: false,
+      spendLimit: 10_000,
+      perLearnerSpendLimit: 3_000,
+      perLearnerEnrollmentLimit: null,
+      groupUuids: [],
+      lateRedemptionAllowedUntil: null,
+    },
+    learner: { inEnterprise: true, groupUuids: [] },
+    subsidy: { active: true, balance: 50_000 },
+    policySpent: -2_000,
+    learnerSpent: -1_000,
+    learnerRedemptions: 1,
+  };
+  const withPolicy = (p: Partial<CreditFacts['policy']>, f: Partial<CreditFacts> = {}): CreditFacts => ({
+    ...base,
+    ...f,
+    policy: { ...base.policy, ...p },
+  });
+  it.each<[string, CreditFacts, boolean]>([
+    ['available', base, true],
+    ['inactive policy', withPolicy({ active: false }), false],
+    ['retired policy', withPolicy({ retired: true }), false],
+    ['not in the enterprise', { ...base, learner: { inEnterprise: false, groupUuids: [] } }, false],
+    ['not in the policy group', withPolicy({ groupUuids: ['g1'] }), false],
+    [
+      'in the policy group',
+      withPolicy({ groupUuids: ['g1'] }, { learner: { inEnterprise: true, groupUuids: ['g1'] } }),
+      true,
+    ],
+    ['subsidy unreadable', { ...base, subsidy: null }, false],
+    ['subsidy inactive', { ...base, subsidy: { active: false, balance: 50_000 } }, false],
+    ['subsidy empty', { ...base, subsidy: { active: true, balance: 0 } }, false],
+    ['policy spend limit used up', { ...base, policySpent: -10_000 }, false],
+    ['learner spend limit used up', { ...base, learnerSpent: -3_000 }, false],
+    ['assigned budgets need assignments', withPolicy({ type: 'AssignedLearnerCreditAccessPolicy' }), false],
+    [
+      'enrollment cap reached',
+      withPolicy({
+        type: 'PerLearnerEnrollmentCreditAccessPolicy',
+        perLearnerSpendLimit: null,
+        perLearnerEnrollmentLimit: 1,
+      }),
+      false,
+    ],
+  ])('%s', (_name, facts, expected) => {
+    expect(creditAvailable(facts)).toBe(expected);
+  });
+
+  it('remaining balance per user: cents for spend caps, a count for enrollment caps, null without a cap', () => {
+    expect(remainingBalancePerUser(base)).toBe(2_000);
+    expect(remainingBalancePerUser({ ...base, learnerSpent: -5_000 })).toBe(0);
+    expect(
+      remainingBalancePerUser(
+        withPolicy({
+          type: 'PerLearnerEnrollmentCreditAccessPolicy',
+          perLearnerSpendLimit: null,
+          perLearnerEnrollmentLimit: 3,
+        }),
+      ),
+    ).toBe(2);
+    expect(remainingBalancePerUser(withPolicy({ perLearnerSpendLimit: null }))).toBeNull();
   });
 });

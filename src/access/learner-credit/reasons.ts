@@ -59,3 +59,40 @@ export function userMessage(reason: ReasonCode, hasAdmins: boolean): string | nu
       return null;
   }
 }
+
+export interface EnterpriseAdministrator {
+  email: string;
+  lms_user_id: number | null;
+}
+
+export interface ReasonObject {
+  reason: ReasonCode;
+  user_message: string | null;
+  metadata: { enterprise_administrators: EnterpriseAdministrator[] };
+  policy_uuids: string[];
+}
+
+/**
+ * Upstream's `reasons` list: one entry per distinct reason, in the order policies were tried,
+ * naming every policy that gave it. The first entry is the `display_reason`.
+ */
+export function reasonObjects(
+  verdicts: ReadonlyArray<{ policyUuid: string; reason: ReasonCode }>,
+  admins: EnterpriseAdministrator[],
+): ReasonObject[] {
+  const buckets = new Map<ReasonCode, ReasonObject>();
+  for (const v of verdicts) {
+    let bucket = buckets.get(v.reason);
+    if (!bucket) {
+      bucket = {
+        reason: v.reason,
+        user_message: userMessage(v.reason, admins.length > 0),
+        metadata: { enterprise_administrators: admins },
+        policy_uuids: [],
+      };
+      buckets.set(v.reason, bucket);
+    }
+    bucket.policy_uuids.push(v.policyUuid);
+  }
+  return [...buckets.values()];
+}

@@ -177,6 +177,8 @@ export interface TransactionFilters {
   contentKey?: string;
   policy?: string;
   states?: readonly TransactionState[];
+  /** true: only transactions with a committed reversal (refunds); false: only those without. */
+  reversed?: boolean;
 }
 
 /** The admin list's filters; states are OR'd. */
@@ -189,6 +191,8 @@ export function filteredTransactions(db: SubsidyDb, ledger: string, f: Transacti
   if (f.contentKey !== undefined) q = q.where('t.content_key', '=', f.contentKey);
   if (f.policy !== undefined) q = q.where('t.subsidy_access_policy_uuid', '=', f.policy);
   if (f.states?.length) q = q.where('t.state', 'in', [...f.states]);
+  if (f.reversed === true) q = q.where('r.state', '=', 'committed');
+  if (f.reversed === false) q = q.where((eb) => eb.or([eb('r.uuid', 'is', null), eb('r.state', '<>', 'committed')]));
   return q;
 }
 

@@ -3,7 +3,15 @@ import type { ZodApp } from '../../../lib/fastify/app';
 import { requirePrincipal } from '../../../lib/fastify/auth';
 import { notFound } from '../../../lib/http-errors';
 import { requireOperator } from '../../common/auth';
-import { integerField, parseBody, queryFlag, textField, uuidField, uuidParam } from '../../common/fields';
+import {
+  integerField,
+  optionalQueryFlag,
+  parseBody,
+  queryFlag,
+  textField,
+  uuidField,
+  uuidParam,
+} from '../../common/fields';
 import { countRows, pageQuery, paginate } from '../../common/pagination';
 import type { ServiceContext } from '../../common/service';
 import { fetchContentSummary } from '../catalog';
@@ -39,6 +47,8 @@ const listQuery = z.object({
   subsidy_access_policy_uuid: uuidQuery(),
   state: multipleChoiceQuery(TRANSACTION_STATES),
   include_aggregates: queryFlag(false),
+  /** Our extension: only reversed (`true`) or only unreversed (`false`) transactions. */
+  reversed: optionalQueryFlag(),
   ...pageQuery,
 });
 
@@ -69,12 +79,13 @@ export function transactionRoutes(app: ZodApp, ctx: ServiceContext<SubsidyDB>) {
   app.get(BASE, { onRequest: requireCaller, schema: { params, querystring: listQuery } }, async (req) => {
     const subsidy = await loadSubsidy(db, req.params.uuid);
     requireAdminReader(requirePrincipal(req), subsidy.enterprise_customer_uuid);
-    const { lms_user_id, content_key, subsidy_access_policy_uuid, state, include_aggregates } = req.query;
+    const { lms_user_id, content_key, subsidy_access_policy_uuid, state, include_aggregates, reversed } = req.query;
     const q = filteredTransactions(db, subsidy.ledger_uuid, {
       lmsUserId: lms_user_id,
       contentKey: content_key,
       policy: subsidy_access_policy_uuid,
       states: state,
+      reversed,
     });
     const origin = originOf(req);
     const page = await paginate(

@@ -1,0 +1,214 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { LedgerTransaction } from '../clients/subsidy';
+import { searchAttributes, statusQuery } from './definitions';
+import { describeFailure } from './step-log';
+
+export interface RedeemInput {
+  policy_uuid: string;
+  lms_user_id: number;
+  /** A course run key. */
+  content_key: string;
+  metadata?: Record<string, unknown> | null;
+  assignment_uuid?: string | null;
+  request_uuid?: string | null;
+  /** Who asked (the token's username or user id), for the attempt row. */
+  requested_by?: string | null;
+  /** How long transient faults of one step are retried (default 300 s). */
+  retry_window_seconds?: number;
+  /** How long one attempt of a step may run before it counts as lost, e.g. to a crashed worker (default 30 s). */
+  attempt_timeout_seconds?: number;
+}
+
+/** Failure types the api maps to HTTP answers (see the redeem route). */
+export const REDEEM_FAILURES = {
+  policyNotFound: 'PolicyNotFound',
+  cannotRedeem: 'CannotRedeem',
+  ledgerRefused: 'LedgerRefused',
+  enrollmentFailed: 'EnrollmentFailed',
+  stepFailed: 'RedemptionStepFailed',
+} as const;
+
+export const REDEEM_STEPS = [
+  'start_attempt',
+  'check_and_reserve',
+  'create_transaction',
+  'enroll',
+  'commit_transaction',
+  'finish_attempt',
+] as const;
+
+/** The downstream's status and body, when a step failed on a service's answer. */
+function downstream(err: unknown): { status: number | null; body: unknown } {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  if (cause instanceof ApplicationFailure && cause.type === 'ServiceRejected') {
+    const d = cause.details?.[0] as { status?: number; body?: unknown } | undefined;
+    return { status: d?.status ?? null, body: d?.body ?? null };
+  }
+  return { status: null, body: null };
+}
+
+const errorCode = (body: unknown, fallback: string) =>
+  typeof body === 'object' && body !== null && typeof (body as { code?: unknown }).code === 'string'
+    ? (body as { code: string }).code
+    : fallback;
+
+/**
+ * One learner-credit redemption (spec learner-credit §7, reshaped for durability):
+ * record the attempt → check and reserve against the policy's local aggregates (the only
+ * serialized step) → ledger transaction (pending, idempotency key) → lms enrollment → commit →
+ * finish the attempt. If enrollment fails for good, the transaction is failed and the
+ * reservation released (compensation). Every step is idempotent, so a crash anywhere resumes
+ * without a second charge; the workflow's history is the attempt's story, step by step.
+ */
+export async function redeem(input: RedeemInput): Promise<LedgerTransaction> {
+  const { workflowId: workflow_id, runId: run_id } = workflowInfo();
+  const ref = { workflow_id, run_id };
+  let current: string = REDEEM_STEPS[0];
+  let idempotencyKey: string | null = null;
+  let transactionUuid: string | null = null;
+  setHandler(statusQuery, () => ({
+    current_step: current,
+    idempotency_key: idempotencyKey,
+    transaction_uuid: transactionUuid,
+  }));
+  upsertSearchAttributes([
+    { key: searchAttributes.PolicyUuid, value: input.policy_uuid },
+    { key: searchAttributes.LmsUserId, value: input.lms_user_id },
+  ]);
+
+  const retry = { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds' };
+  const window = `${input.retry_window_seconds ?? 300} seconds`;
+  const step = (name: (typeof REDEEM_STEPS)[number]) => {
+    current = name;
+    return proxyActivities<Activities>({
+      activityId: name,
+      startToCloseTimeout: `${input.attempt_timeout_seconds ?? 30} seconds`,
+      scheduleToCloseTimeout: window,
+      retry,
+    });
+  };
+  // Bookkeeping steps must land even when the redemption failed: retried without a window.
+  const record = proxyActivities<Activities>({
+    startToCloseTimeout: `${input.attempt_timeout_seconds ?? 30} seconds`,
+    retry,
+  });
+  const finish = (f: Omit<Parameters<Activities['finishRedemptionAttempt']>[0], 'workflow_id' | 'run_id'>) =>
+    record.finishRedemptionAttempt({ ...ref, ...f, idempotency_key: idempotencyKey });
+  const fail = async (type: string, message: string, details: unknown, code: string) => {
+    await finish({ outcome: 'failed', error_code: code, error_message: message, transaction_uuid: transactionUuid });
+    return ApplicationFailure.create({ type, message, details: [details], nonRetryable: true });
+  };
+
+  const { policy } = await step('start_attempt').startRedemptionAttempt({
+    ...ref,
+    policy_uuid: input.policy_uuid,
+    lms_user_id: input.lms_user_id,
+    content_key: input.content_key,
+    assignment_uuid: input.assignment_uuid ?? null,
+    request_uuid: input.request_uuid ?? null,
+    requested_by: input.requested_by ?? null,
+  });
+  if (!policy) {
+    throw await fail(REDEEM_FAILURES.policyNotFound, `No policy ${input.policy_uuid}.`, {}, 'policy_not_found');
+  }
+  upsertSearchAttributes([{ key: searchAttributes.CustomerUuid, value: policy.enterprise_customer_uuid }]);
+  const target = { ...ref, policy, lms_user_id: input.lms_user_id, content_key: input.content_key };
+
+  let check: Awaited<ReturnType<Activities['checkAndReserveRedemption']>>;
+  try {
+    check = await step('check_and_reserve').checkAndReserveRedemption(target);
+  } catch (err) {
+    throw await fail(REDEEM_FAILURES.stepFailed, describeFailure(err), downstream(err), 'check_failed');
+  }
+  idempotencyKey = check.idempotency_key;
+  if (check.result.outcome === 'rejected') {
+    await finish({ outcome: 'rejected' });
+    throw ApplicationFailure.create({
+      type: REDEEM_FAILURES.cannotRedeem,
+      message: `Cannot redeem: ${check.result.reason}`,
+      details: [{ reason: check.result.reason, policy_uuid: policy.uuid }],
+      nonRetryable: true,
+    });
+  }
+
+  let ledger: Awaited<ReturnType<Activities['createLedgerTransaction']>>;
+  try {
+    ledger = await step('create_transaction').createLedgerTransaction({
+      policy,
+      lms_user_id: input.lms_user_id,
+      content_key: input.content_key,
+      idempotency_key: check.idempotency_key,
+      metadata: input.metadata ?? null,
+    });
+  } catch (err) {
+    const d = downstream(err);
+    const type = d.status === null ? REDEEM_FAILURES.stepFailed : REDEEM_FAILURES.ledgerRefused;
+    throw await fail(type, describeFailure(err), d, errorCode(d.body, 'transaction_creation_error'));
+  }
+  let tx = ledger.transaction;
+  transactionUuid = tx.uuid;
+  const price = -tx.quantity;
+  if (tx.state === 'committed') {
+    // The ledger already held this (the same key committed earlier, or the learner owns it).
+    await finish({
+      outcome: 'redeemed',
+      transaction_uuid: tx.uuid,
+      fulfillment_identifier: tx.fulfillment_identifier,
+      price_cents: price,
+      already_redeemed: tx.idempotency_key !== check.idempotency_key,
+    });
+    current = 'done';
+    return tx;
+  }
+  if (tx.state === 'failed') {
+    throw await fail(REDEEM_FAILURES.ledgerRefused, `Transaction ${tx.uuid} has failed.`, {}, 'invalid_state');
+  }
+
+  let enrollment: { enrollment_uuid: string };
+  try {
+    enrollment = await step('enroll').enrollLearner({
+      customer_uuid: policy.enterprise_customer_uuid,
+      lms_user_id: input.lms_user_id,
+      course_run_key: input.content_key,
+      transaction_uuid: tx.uuid,
+    });
+  } catch (err) {
+    // Compensation: the ledger gives the amount back, then the local reservation is released.
+    const message = describeFailure(err);
+    await record.failLedgerTransaction({
+      subsidy_uuid: policy.subsidy_uuid,
+      transaction_uuid: tx.uuid,
+      reason: message,
+    });
+    const d = downstream(err);
+    throw await fail(
+      d.status === null ? REDEEM_FAILURES.stepFailed : REDEEM_FAILURES.enrollmentFailed,
+      message,
+      d,
+      'enrollment_error',
+    );
+  }
+
+  tx = await step('commit_transaction').commitLedgerTransaction({
+    subsidy_uuid: policy.subsidy_uuid,
+    transaction_uuid: tx.uuid,
+    fulfillment_identifier: enrollment.enrollment_uuid,
+  });
+  current = 'finish_attempt';
+  await finish({
+    outcome: 'redeemed',
+    transaction_uuid: tx.uuid,
+    fulfillment_identifier: tx.fulfillment_identifier,
+    price_cents: price,
+  });
+  current = 'done';
+  return tx;
+}
