@@ -9,7 +9,8 @@ import type { Worker } from '@temporalio/worker';
 import { accessMigrations } from './access/migrations';
 import { ACCESS_SCHEMA, type AccessDB } from './access/schema';
 import { recordStart } from './access/stack-info';
-import { buildApi, provisioningSettings } from './api/app';
+import { buildApi, learnerCreditSettings, provisioningSettings } from './api/app';
+import { createServiceClients } from './clients';
 import { serviceTokenSource } from './clients/service-token';
 import { loadConfigOrExit, reachableHost } from './lib/config';
 import { lockDataDir } from './lib/data-dir-lock';
@@ -133,6 +134,12 @@ async function start() {
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     faultInjection: env.FAULT_INJECTION,
     provisioning: provisioningSettings(env),
+    learnerCredit: learnerCreditSettings(env),
+    clients: createServiceClients(
+      config.serviceUrls,
+      serviceTokenSource(jwtSecret, env.JWT_ISSUER, env.JWT_AUDIENCE),
+      config.apiUrl,
+    ),
   });
 
   const connection = await connectWorkerConnection(temporalAddress);

@@ -49,6 +49,7 @@ export function createWorker(deps: WorkerDeps): Promise<Worker> {
   const clients = createServiceClients(
     deps.config.serviceUrls,
     serviceTokenSource(deps.jwtSecret, env.JWT_ISSUER, env.JWT_AUDIENCE),
+    deps.config.apiUrl,
   );
   return Worker.create({
     connection: deps.connection,

@@ -1,5 +1,7 @@
 import type { ServiceClients } from '../clients';
+import { createBulkEnrollmentActivities } from './bulk-enrollment';
 import { createProvisioningActivities } from './provisioning';
+import { createRedemptionActivities } from './redemption';
 import { createStackActivities } from './stack';
 
 export interface ActivityDeps {
@@ -13,6 +15,8 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createStackActivities(deps),
     ...createProvisioningActivities(deps),
+    ...createRedemptionActivities(deps),
+    ...createBulkEnrollmentActivities(deps),
   };
 }
 

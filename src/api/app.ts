@@ -2,12 +2,20 @@ import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { AccessDB } from '../access/schema';
+import type { ServiceClients } from '../clients';
 import type { Env } from '../lib/config';
 import { type App, createHttpApp } from '../lib/fastify/app';
 import type { TokenVerifier } from '../lib/jwt';
+import { createCanRedeemReader } from './learner-credit/can-redeem';
 import { openapiPlugin } from './plugins/openapi';
+import { bulkLicenseEnrollmentRoutes } from './routes/bulk-license-enrollment';
+import { internalBulkEnrollmentRoutes } from './routes/internal-bulk-enrollment';
+import { internalRedemptionRoutes } from './routes/internal-redemptions';
 import { meRoutes } from './routes/me';
+import { policyRedemptionRoutes } from './routes/policy-redemption';
 import { provisioningRoutes } from './routes/provisioning';
+import { redemptionAttemptRoutes } from './routes/redemption-attempts';
+import { subsidyAccessPolicyRoutes } from './routes/subsidy-access-policies';
 
 export interface ApiDeps {
   logger: Logger;
@@ -19,7 +27,24 @@ export interface ApiDeps {
   faultInjection?: boolean;
   version?: string;
   provisioning?: ProvisioningSettings;
+  /** Service clients (with the orchestrator's service token) for the learner-credit routes. */
+  clients: ServiceClients;
+  learnerCredit?: LearnerCreditSettings;
 }
+
+export interface LearnerCreditSettings {
+  redemptionWaitSeconds: number;
+  retryWindowSeconds: number;
+  attemptTimeoutSeconds: number;
+  cacheSeconds: number;
+}
+
+export const learnerCreditSettings = (env: Env): LearnerCreditSettings => ({
+  redemptionWaitSeconds: env.REDEMPTION_WAIT_SECONDS,
+  retryWindowSeconds: env.REDEMPTION_RETRY_WINDOW_SECONDS,
+  attemptTimeoutSeconds: env.REDEMPTION_ATTEMPT_TIMEOUT_SECONDS,
+  cacheSeconds: env.LEARNER_CREDIT_CACHE_SECONDS,
+});
 
 export interface ProvisioningSettings {
   waitSeconds: number;
@@ -55,6 +80,27 @@ export async function buildApi(deps: ApiDeps): Promise<App> {
       retryWindowSeconds: deps.provisioning?.retryWindowSeconds ?? 600,
       attemptTimeoutSeconds: deps.provisioning?.attemptTimeoutSeconds ?? 30,
     });
+    subsidyAccessPolicyRoutes(api, { db: deps.db, clients: deps.clients });
+    internalRedemptionRoutes(api, { db: deps.db });
+    const credit = deps.learnerCredit ?? {
+      redemptionWaitSeconds: 30,
+      retryWindowSeconds: 300,
+      attemptTimeoutSeconds: 30,
+      cacheSeconds: 60,
+    };
+    policyRedemptionRoutes(api, {
+      db: deps.db,
+      clients: deps.clients,
+      temporal: deps.temporal,
+      taskQueue: deps.taskQueue,
+      canRedeem: createCanRedeemReader({ db: deps.db, clients: deps.clients, cacheSeconds: credit.cacheSeconds }),
+      waitSeconds: credit.redemptionWaitSeconds,
+      retryWindowSeconds: credit.retryWindowSeconds,
+      attemptTimeoutSeconds: credit.attemptTimeoutSeconds,
+    });
+    redemptionAttemptRoutes(api, { db: deps.db });
+    bulkLicenseEnrollmentRoutes(api, deps);
+    internalBulkEnrollmentRoutes(api, deps);
   });
   return app;
 }

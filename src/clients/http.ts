@@ -46,7 +46,8 @@ export interface CallOptions {
   operation: string;
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
-  query?: Record<string, string | number | boolean | undefined>;
+  /** An array value repeats the parameter (`state=a&state=b`), as DRF multiple-choice filters expect. */
+  query?: Record<string, string | number | boolean | readonly (string | number)[] | undefined>;
   body?: unknown;
   /** Statuses that are answers, not failures (e.g. 404 for a lookup). Default: 2xx only. */
   accept?: readonly number[];
@@ -62,7 +63,7 @@ const sharedAgent = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
 
 export class HttpClient {
   readonly service: string;
-  private readonly baseUrl: string;
+  readonly baseUrl: string;
   private readonly token: TokenSource;
   private readonly timeoutMs: number;
   private readonly dispatcher: Agent;
@@ -77,7 +78,10 @@ export class HttpClient {
 
   async call<T>(opts: CallOptions): Promise<CallResult<T>> {
     const url = new URL(this.baseUrl + opts.path);
-    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    for (const [k, v] of Object.entries(opts.query ?? {})) {
+      if (Array.isArray(v)) for (const item of v) url.searchParams.append(k, String(item));
+      else if (v !== undefined) url.searchParams.set(k, String(v));
+    }
     const fail = (retryable: boolean, message: string, status?: number, body?: unknown) =>
       new ServiceError(
         this.service,

@@ -1,7 +1,10 @@
 import type { ServiceName } from '../lib/config';
+import { AccessClient } from './access';
+import { CatalogClient } from './catalog';
 import { HttpClient, type TokenSource } from './http';
 import { LicenseManagerClient } from './license-manager';
 import { LmsClient } from './lms';
+import { SubsidyClient } from './subsidy';
 
 export interface ServiceClients {
   lms: HttpClient;
@@ -11,18 +14,31 @@ export interface ServiceClients {
   /** Typed endpoints on top of the raw clients. */
   lmsApi: LmsClient;
   licenseManagerApi: LicenseManagerClient;
+  catalogApi: CatalogClient;
+  subsidyApi: SubsidyClient;
+  /** The api's internal routes (the orchestrator's own records), for the worker. */
+  access: AccessClient;
 }
 
 /** One client per service; base URLs are configuration so the worker can target real deployments. */
-export function createServiceClients(urls: Record<ServiceName, string>, token: TokenSource): ServiceClients {
+export function createServiceClients(
+  urls: Record<ServiceName, string>,
+  token: TokenSource,
+  apiUrl = 'http://127.0.0.1:8000',
+): ServiceClients {
   const make = (service: ServiceName) => new HttpClient({ service, baseUrl: urls[service], token });
   const lms = make('lms');
   const licenseManager = make('license-manager');
+  const catalog = make('catalog');
+  const subsidy = make('subsidy');
   return {
     lms,
     'license-manager': licenseManager,
-    catalog: make('catalog'),
-    subsidy: make('subsidy'),
+    catalog,
+    subsidy,
+    catalogApi: new CatalogClient(catalog),
+    subsidyApi: new SubsidyClient(subsidy),
+    access: new AccessClient(new HttpClient({ service: 'api', baseUrl: apiUrl, token })),
     lmsApi: new LmsClient(lms),
     licenseManagerApi: new LicenseManagerClient(licenseManager),
   };

@@ -1,4 +1,4 @@
-import type { HttpClient } from './http';
+import type { CallOptions, HttpClient } from './http';
 
 export interface Page<T> {
   count: number;
@@ -12,7 +12,7 @@ export async function fetchAllPages<T>(
   client: HttpClient,
   operation: string,
   path: string,
-  query: Record<string, string | number | boolean | undefined>,
+  query: CallOptions['query'] & object,
   maxPages = 1000,
 ): Promise<T[]> {
   const all: T[] = [];

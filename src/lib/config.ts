@@ -49,6 +49,8 @@ export const envSchema = z.object({
   LICENSE_MANAGER_URL: z.preprocess(emptyToUndefined, optionalUrl),
   CATALOG_URL: z.preprocess(emptyToUndefined, optionalUrl),
   SUBSIDY_URL: z.preprocess(emptyToUndefined, optionalUrl),
+  /** Base URL the worker uses to reach the api (the orchestrator's own records). Unset: http://HOST:API_PORT. */
+  API_URL: z.preprocess(emptyToUndefined, optionalUrl),
   /** HS256 secret for local tokens. Unset: generated into DATA_DIR/jwt-secret on first start and reused. */
   JWT_SECRET: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
   JWT_ISSUER: z.string().min(1).default('enterprise-access-local'),
@@ -69,6 +71,44 @@ export const envSchema = z.object({
     emptyToUndefined,
     z.coerce.number().int().min(1).max(3600).default(30),
   ),
+  /** How long POST .../redeem/ waits for the redemption workflow before answering 202. */
+  REDEMPTION_WAIT_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(300).default(30)),
+  /** How long one redemption step retries transient downstream faults before the redemption fails. */
+  REDEMPTION_RETRY_WINDOW_SECONDS: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number().int().min(1).max(86_400).default(300),
+  ),
+  /** How long one attempt of a redemption step may run before it counts as lost (a crashed worker). */
+  REDEMPTION_ATTEMPT_TIMEOUT_SECONDS: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number().int().min(1).max(3600).default(30),
+  ),
+  /**
+   * How long can-redeem reuses catalog answers (is the content in the catalog, its price and
+   * dates) and learner memberships; upstream caches them for 30 and 10 minutes. 0 disables.
+   */
+  LEARNER_CREDIT_CACHE_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(86_400).default(60)),
+  /** Bulk license enrollment: emails × course keys per lms call (upstream 25 × 25; at most 1000 pairs a call). */
+  BULK_ENROLLMENT_EMAILS_PER_CHUNK: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number().int().min(1).max(1000).default(25),
+  ),
+  BULK_ENROLLMENT_COURSES_PER_CHUNK: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number().int().min(1).max(1000).default(25),
+  ),
+  /** How many chunks of one job are in flight at once. */
+  BULK_ENROLLMENT_CONCURRENT_CHUNKS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(64).default(4)),
+  /** Most (email, course) pairs one request may ask for (upstream's BULK_ENROLL_REQUEST_LIMIT was 500). */
+  BULK_ENROLLMENT_MAX_PAIRS: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number().int().min(1).max(1_000_000).default(100_000),
+  ),
+  /** How long one chunk retries transient downstream faults before the job fails. */
+  BULK_ENROLLMENT_RETRY_WINDOW_SECONDS: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number().int().min(1).max(86_400).default(900),
+  ),
   /** Enables the test-only fault-injection admin routes on every service. Never in production. */
   FAULT_INJECTION: bool.default(false),
 });
@@ -83,6 +123,8 @@ export interface Config {
   dataDir: string;
   ports: Record<ServiceName | 'api', number>;
   serviceUrls: Record<ServiceName, string>;
+  /** Where the worker reaches the api's internal routes. */
+  apiUrl: string;
 }
 
 export class ConfigError extends Error {
@@ -121,6 +163,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       catalog: env.CATALOG_URL ?? local(ports.catalog),
       subsidy: env.SUBSIDY_URL ?? local(ports.subsidy),
     },
+    apiUrl: env.API_URL ?? local(ports.api),
   };
 }
 

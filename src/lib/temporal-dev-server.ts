@@ -50,6 +50,18 @@ export function devServerArgs(o: DevServerOptions): string[] {
   return args;
 }
 
+/** A port nobody listens on right now (tests and benchmarks; another process may still take it). */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
 export async function assertPortFree(port: number, host: string, what: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const srv = net.createServer();

@@ -17,6 +17,7 @@ export const searchAttributes = {
   CustomerUuid: defineSearchAttributeKey('CustomerUuid', SearchAttributeType.KEYWORD),
   PolicyUuid: defineSearchAttributeKey('PolicyUuid', SearchAttributeType.KEYWORD),
   LmsUserId: defineSearchAttributeKey('LmsUserId', SearchAttributeType.INT),
+  BulkEnrollmentJobUuid: defineSearchAttributeKey('BulkEnrollmentJobUuid', SearchAttributeType.KEYWORD),
 } as const;
 
 export const SEARCH_ATTRIBUTE_FLAGS = Object.values(searchAttributes).map(

@@ -2,5 +2,7 @@
 // no clock, no randomness but Temporal's; activities are imported as types.
 
 export { baselineSteps } from './baseline';
+export { bulkLicenseEnrollment } from './bulk-license-enrollment';
 export { checkStack } from './check-stack';
 export { provisionNewCustomer } from './provision-new-customer';
+export { redeem } from './redeem';

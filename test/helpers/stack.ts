@@ -4,7 +4,8 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { accessMigrations } from '../../src/access/migrations';
 import { ACCESS_SCHEMA, type AccessDB } from '../../src/access/schema';
-import { buildApi, provisioningSettings } from '../../src/api/app';
+import { buildApi, learnerCreditSettings, provisioningSettings } from '../../src/api/app';
+import { createServiceClients } from '../../src/clients';
 import { serviceTokenSource } from '../../src/clients/service-token';
 import { type Config, loadConfig, type ServiceName } from '../../src/lib/config';
 import type { App } from '../../src/lib/fastify/app';
@@ -12,6 +13,7 @@ import type { FaultRule } from '../../src/lib/fastify/faults';
 import { createVerifier, signToken, type TokenClaims } from '../../src/lib/jwt';
 import { createLogger } from '../../src/lib/logger';
 import { migrateSchema } from '../../src/lib/migrations';
+import { freePort } from '../../src/lib/temporal-dev-server';
 import { startServices } from '../../src/services/host';
 import { createWorker } from '../../src/worker';
 import { createTestDatabase, type TestDatabase } from './database';
@@ -21,9 +23,9 @@ export interface TestStack {
   db: TestDatabase;
   /** Base URL of each running service. */
   urls: Record<ServiceName, string>;
-  /** The orchestrator api (not listening: use `api.inject`), unless `listen` was asked for. */
+  /** The orchestrator api, listening on `apiUrl` (`api.inject` works too). */
   api: App;
-  apiUrl?: string;
+  apiUrl: string;
   client: Client;
   taskQueue: string;
   worker?: Worker;
@@ -43,8 +45,6 @@ export interface FaultControl {
 export interface TestStackOptions {
   /** Run a worker in this process on the stack's own task queue (default true). */
   worker?: boolean;
-  /** Make the api listen on a free port too (default false). */
-  listen?: boolean;
   env?: Record<string, string>;
 }
 
@@ -90,8 +90,11 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     });
     cleanups.push(() => Promise.all(hosted.map((s) => s.app.close())));
     const urls = Object.fromEntries(hosted.map((s) => [s.name, s.url])) as Record<ServiceName, string>;
+    // The api listens on a port of its own (the worker reaches its internal routes over HTTP).
+    const apiPort = await freePort();
     const config = loadConfig({
       ...baseEnv,
+      API_URL: `http://127.0.0.1:${apiPort}`,
       LMS_URL: urls.lms,
       LICENSE_MANAGER_URL: urls['license-manager'],
       CATALOG_URL: urls.catalog,
@@ -112,10 +115,15 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
       taskQueue,
       faultInjection: true,
       provisioning: provisioningSettings(config.env),
+      learnerCredit: learnerCreditSettings(config.env),
+      clients: createServiceClients(
+        config.serviceUrls,
+        serviceTokenSource(secret, config.env.JWT_ISSUER),
+        config.apiUrl,
+      ),
     });
     cleanups.push(() => api.close());
-    let apiUrl: string | undefined;
-    if (opts.listen) apiUrl = await api.listen({ port: 0, host: '127.0.0.1' });
+    const apiUrl = await api.listen({ port: apiPort, host: '127.0.0.1' });
 
     let worker: Worker | undefined;
     if (opts.worker !== false) {
@@ -139,7 +147,6 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     const token: TestStack['token'] = (claims) => signToken(secret, config.env.JWT_ISSUER, claims);
     const faults = (service: ServiceName | 'api'): FaultControl => {
       const base = `${service === 'api' ? apiUrl : urls[service]}/__faults`;
-      if (service === 'api' && !apiUrl) throw new Error('faults("api") needs startTestStack({ listen: true })');
       return {
         async add(rule) {
           const res = await fetch(base, {

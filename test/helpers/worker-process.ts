@@ -28,6 +28,7 @@ export async function startWorkerProcess(stack: TestStack, env: Record<string, s
       LICENSE_MANAGER_URL: stack.urls['license-manager'],
       CATALOG_URL: stack.urls.catalog,
       SUBSIDY_URL: stack.urls.subsidy,
+      API_URL: stack.apiUrl,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureTool } from '../../scripts/ensure-temporal-cli.mjs';
 import { validBody } from '../helpers/provisioning';
 import { provision, provisionedRows } from '../helpers/provisioning-db';
 import { startTestStack, type TestStack, uniqueId } from '../helpers/stack';
+import { temporalCli } from '../helpers/temporal-cli';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 
 /**
@@ -111,18 +110,7 @@ describe('provisioning survives a worker crash', () => {
 });
 
 describe('the temporal CLI', () => {
-  const cli = ensureTool('cli');
-  // Asynchronous on purpose: the services run in this test process, and a synchronous spawn
-  // would block the very event loop that must answer the workflow's calls.
-  const run = (args: string[]) =>
-    new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        cli,
-        [...args, '--address', stack.config.env.TEMPORAL_ADDRESS as string],
-        { encoding: 'utf8', timeout: 60_000 },
-        (err, stdout, stderr) => resolve({ status: err ? Number(err.code ?? 1) || 1 : 0, stdout, stderr }),
-      );
-    });
+  const run = temporalCli(() => stack);
 
   /** `temporal workflow execute --type provisionNewCustomer` with the given workflow inputs. */
   const executeProvisioning = (workflowId: string, ...inputs: unknown[]) =>

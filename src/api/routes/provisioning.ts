@@ -1,10 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  type Client,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowFailedError,
-  WorkflowNotFoundError,
-} from '@temporalio/client';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import {
   canonicalRequest,
@@ -21,6 +16,7 @@ import { searchAttributes, statusQuery } from '../../workflows/definitions';
 import { PROVISIONING_STEPS, type provisionNewCustomer } from '../../workflows/provision-new-customer';
 import type { WorkflowStatusView } from '../../workflows/step-log';
 import { activityAttempts, stepsFromHistory, withAttempts, workflowStatusName } from '../temporal-views';
+import { failureMessage, startOrJoin, waitFor } from '../workflow-start';
 
 export interface ProvisioningRouteDeps {
   temporal: Client;
@@ -76,12 +72,12 @@ export function provisioningRoutes(app: ZodApp, deps: ProvisioningRouteDeps) {
     async (req, reply) => {
       const body = req.body as ProvisioningRequest;
       const workflowId = provisioningWorkflowId(body);
-      const handle = await startOrJoin(deps, workflowId, body);
+      const handle = await startProvisioning(deps, workflowId, body);
       const log = req.log.child({ workflowId });
       const result = await waitFor(handle.result(), deps.waitSeconds * 1000);
       if (result.state === 'done') {
         log.info('provisioning completed');
-        return reply.code(201).send(result.value);
+        return reply.code(201).send({ ...result.value });
       }
       if (result.state === 'failed') {
         const message = failureMessage(result.error);
@@ -153,45 +149,11 @@ export function provisioningRoutes(app: ZodApp, deps: ProvisioningRouteDeps) {
   );
 }
 
-async function startOrJoin(deps: ProvisioningRouteDeps, workflowId: string, body: ProvisioningRequest) {
-  try {
-    return await deps.temporal.workflow.start<typeof provisionNewCustomer>('provisionNewCustomer', {
-      taskQueue: deps.taskQueue,
-      workflowId,
-      args: [body, { retryWindowSeconds: deps.retryWindowSeconds, attemptTimeoutSeconds: deps.attemptTimeoutSeconds }],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-      typedSearchAttributes: [{ key: searchAttributes.CustomerSlug, value: body.enterprise_customer.slug }],
-    });
-  } catch (err) {
-    // A completed run of this very request exists: answer with its result.
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return deps.temporal.workflow.getHandle(workflowId);
-    throw err;
-  }
-}
-
-type Waited<T> = { state: 'done'; value: T } | { state: 'failed'; error: unknown } | { state: 'running' };
-
-async function waitFor<T>(promise: Promise<T>, ms: number): Promise<Waited<T>> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<Waited<T>>((resolve) => {
-    timer = setTimeout(() => resolve({ state: 'running' }), ms);
+function startProvisioning(deps: ProvisioningRouteDeps, workflowId: string, body: ProvisioningRequest) {
+  return startOrJoin<typeof provisionNewCustomer>(deps.temporal, 'provisionNewCustomer', {
+    taskQueue: deps.taskQueue,
+    workflowId,
+    args: [body, { retryWindowSeconds: deps.retryWindowSeconds, attemptTimeoutSeconds: deps.attemptTimeoutSeconds }],
+    typedSearchAttributes: [{ key: searchAttributes.CustomerSlug, value: body.enterprise_customer.slug }],
   });
-  try {
-    return await Promise.race([
-      promise.then(
-        (value): Waited<T> => ({ state: 'done', value }),
-        (error: unknown): Waited<T> => ({ state: 'failed', error }),
-      ),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** The failing step's message (it names the step and carries the downstream's own error). */
-export function failureMessage(err: unknown): string {
-  if (err instanceof WorkflowFailedError) return err.cause?.message ?? err.message;
-  return err instanceof Error ? err.message : String(err);
 }

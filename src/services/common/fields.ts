@@ -128,6 +128,14 @@ export const queryFlag = (defaultValue: boolean) =>
     .refine((v) => v === undefined || TRUE.has(v) || FALSE.has(v), { error: 'Must be a valid boolean.' })
     .transform((v) => (v === undefined ? defaultValue : TRUE.has(v)));
 
+/** A query-string flag that may be absent (undefined: no filter). */
+export const optionalQueryFlag = () =>
+  z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || TRUE.has(v) || FALSE.has(v), { error: 'Must be a valid boolean.' })
+    .transform((v) => (v === undefined ? undefined : TRUE.has(v)));
+
 export const choiceField = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: (iss) => presence(iss) ?? `"${String(iss.input)}" is not a valid choice.` });
 
