@@ -5,13 +5,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
+import { request } from 'undici';
 import { accessMigrations } from '../src/access/migrations';
 import { ACCESS_SCHEMA, type AccessDB } from '../src/access/schema';
-import { buildApi, provisioningSettings } from '../src/api/app';
+import { buildApi, learnerCreditSettings, provisioningSettings } from '../src/api/app';
+import { createServiceClients } from '../src/clients';
 import { serviceTokenSource } from '../src/clients/service-token';
 import { loadConfig } from '../src/lib/config';
 import { type Database, openDatabase } from '../src/lib/db';
@@ -19,20 +20,11 @@ import { createVerifier, signToken } from '../src/lib/jwt';
 import { createLogger } from '../src/lib/logger';
 import { migrateSchema } from '../src/lib/migrations';
 import { installTemporalRuntime } from '../src/lib/temporal';
-import { startDevServer } from '../src/lib/temporal-dev-server';
+import { freePort, startDevServer } from '../src/lib/temporal-dev-server';
 import { startServices } from '../src/services/host';
 import { bundleWorkflows, createWorker } from '../src/worker';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
+export { freePort };
 
 export async function startBenchStack() {
   const logger = createLogger({ LOG_LEVEL: (process.env.LOG_LEVEL as 'info') ?? 'warn', NODE_ENV: 'production' });
@@ -59,8 +51,10 @@ export async function startBenchStack() {
     peers: { urls: {}, token: serviceTokenSource(secret, loadConfig(baseEnv).env.JWT_ISSUER) },
   });
   const urls = Object.fromEntries(hosted.map((s) => [s.name, s.url]));
+  const apiPort = await freePort();
   const config = loadConfig({
     ...baseEnv,
+    API_URL: `http://127.0.0.1:${apiPort}`,
     LMS_URL: urls.lms,
     LICENSE_MANAGER_URL: urls['license-manager'],
     CATALOG_URL: urls.catalog,
@@ -77,8 +71,10 @@ export async function startBenchStack() {
     temporal: client,
     taskQueue,
     provisioning: { ...provisioningSettings(config.env), waitSeconds: 120 },
+    learnerCredit: { ...learnerCreditSettings(config.env), redemptionWaitSeconds: 120 },
+    clients: createServiceClients(config.serviceUrls, serviceTokenSource(secret, config.env.JWT_ISSUER), config.apiUrl),
   });
-  const apiUrl = await api.listen({ port: 0, host: '127.0.0.1' });
+  const apiUrl = await api.listen({ port: apiPort, host: '127.0.0.1' });
   const native = await NativeConnection.connect({ address: dev.address });
   const worker: Worker = await createWorker({
     config,
@@ -90,11 +86,12 @@ export async function startBenchStack() {
   const running = worker.run();
   return {
     database,
+    temporalAddress: dev.address,
     client,
     taskQueue,
     apiUrl,
     urls,
-    token: (roles: string[]) => signToken(secret, config.env.JWT_ISSUER, { roles }),
+    token: (roles: string[], userId?: number) => signToken(secret, config.env.JWT_ISSUER, { roles, userId }),
     async close() {
       await api.close();
       worker.shutdown();
@@ -165,4 +162,31 @@ export function recordSection(name: string, markdown: string) {
   const j = doc.indexOf(end);
   doc = i >= 0 && j > i ? doc.slice(0, i) + block + doc.slice(j + end.length) : `${doc.trimEnd()}\n\n${block}\n`;
   writeFileSync(DOC, doc);
+}
+
+export type Json = Record<string, unknown>;
+
+/** One JSON request with a JWT; long timeouts, as a benchmark's slowest answers still count. */
+export async function call(
+  method: string,
+  url: string,
+  token: string,
+  body?: unknown,
+): Promise<{ status: number; body: Json }> {
+  const res = await request(url, {
+    method: method as 'GET' | 'POST',
+    headers: { authorization: `JWT ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    headersTimeout: 300_000,
+    bodyTimeout: 300_000,
+  });
+  const text = await res.body.text();
+  return { status: res.statusCode, body: text ? (JSON.parse(text) as Json) : {} };
+}
+
+/** The body of a successful answer, else a thrown error naming `what`. */
+export async function must(what: string, p: Promise<{ status: number; body: Json }>, ok = [200, 201, 202]) {
+  const r = await p;
+  if (!ok.includes(r.status)) throw new Error(`${what}: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 500)}`);
+  return r.body;
 }
