@@ -10,8 +10,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { HttpClient, ServiceError } from '../src/clients/http';
 import { loadConfigOrExit } from '../src/lib/config';
+import { HttpClient, ServiceError } from '../src/lib/http-client';
 import { resolveJwtSecret, signToken } from '../src/lib/jwt';
 
 const CHUNK = 1000;

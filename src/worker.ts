@@ -9,10 +9,10 @@ import {
 import type { Logger } from 'pino';
 import { createActivities } from './activities';
 import { createServiceClients } from './clients';
-import { serviceTokenSource } from './clients/service-token';
 import { type Config, loadConfigOrExit } from './lib/config';
 import { resolveJwtSecret } from './lib/jwt';
 import { createLogger } from './lib/logger';
+import { serviceTokenSource } from './lib/service-token';
 import { connectWorkerConnection, installTemporalRuntime } from './lib/temporal';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));

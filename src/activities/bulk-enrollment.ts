@@ -18,9 +18,9 @@ import { countOutcomes, groupOutcomes, outcomesOf } from '../access/bulk-enrollm
 import { parseBulkEnrollmentRequest } from '../access/bulk-enrollment/request';
 import { ReadThrough } from '../api/learner-credit/caches';
 import type { ServiceClients } from '../clients';
-import { type HttpClient, ServiceError } from '../clients/http';
 import type { LicenseManagerClient } from '../clients/license-manager';
-import { invalidPk } from '../services/common/fields';
+import { invalidPk } from '../lib/drf/fields';
+import { type HttpClient, ServiceError } from '../lib/http-client';
 import { callService, toActivityFailure } from './failures';
 
 /** The api's internal bulk-enrollment routes: the worker's only way to the job records. */

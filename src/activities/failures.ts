@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { ServiceError } from '../clients/http';
+import { ServiceError } from '../lib/http-client';
 
 /**
  * Turns a downstream failure into what Temporal should do with it: a retryable failure for

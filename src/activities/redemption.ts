@@ -9,8 +9,8 @@ import type {
   StartAttemptResult,
 } from '../access/learner-credit/redemption-contract';
 import type { ServiceClients } from '../clients';
-import { ServiceError } from '../clients/http';
 import type { LedgerTransaction, SubsidyCanRedeem } from '../clients/subsidy';
+import { ServiceError } from '../lib/http-client';
 import { callService } from './failures';
 
 /** Reasons a reversal (a refund not yet seen here) could have caused: re-check after reconciling. */

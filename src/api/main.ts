@@ -2,13 +2,13 @@
 import { accessMigrations } from '../access/migrations';
 import { ACCESS_SCHEMA, type AccessDB } from '../access/schema';
 import { createServiceClients } from '../clients';
-import { serviceTokenSource } from '../clients/service-token';
 import { loadConfigOrExit } from '../lib/config';
 import { openDatabase } from '../lib/db';
 import { createVerifier, resolveJwtSecret } from '../lib/jwt';
 import { createLogger } from '../lib/logger';
 import { migrateSchema } from '../lib/migrations';
 import { onShutdown, requireSharedDatabase } from '../lib/process';
+import { serviceTokenSource } from '../lib/service-token';
 import { connectClient } from '../lib/temporal';
 import { buildApi, learnerCreditSettings, provisioningSettings } from './app';
 

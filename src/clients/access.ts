@@ -6,7 +6,7 @@ import type {
   StartAttemptInput,
   StartAttemptResult,
 } from '../access/learner-credit/redemption-contract';
-import type { HttpClient } from './http';
+import type { HttpClient } from '../lib/http-client';
 
 export const INTERNAL_REDEMPTIONS = '/api/v1/internal/redemptions';
 

@@ -1,4 +1,4 @@
-import type { HttpClient } from './http';
+import type { HttpClient } from '../lib/http-client';
 import type { Page } from './pagination';
 
 /** A course or run as enterprise-catalog describes it (prices in USD cents). */

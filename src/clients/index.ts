@@ -1,7 +1,7 @@
 import type { ServiceName } from '../lib/config';
+import { HttpClient, type TokenSource } from '../lib/http-client';
 import { AccessClient } from './access';
 import { CatalogClient } from './catalog';
-import { HttpClient, type TokenSource } from './http';
 import { LicenseManagerClient } from './license-manager';
 import { LmsClient } from './lms';
 import { SubsidyClient } from './subsidy';
@@ -44,4 +44,4 @@ export function createServiceClients(
   };
 }
 
-export { HttpClient, ServiceError } from './http';
+export { HttpClient, ServiceError } from '../lib/http-client';

@@ -1,4 +1,4 @@
-import { type HttpClient, ServiceError } from './http';
+import { type HttpClient, ServiceError } from '../lib/http-client';
 import { fetchAllPages, type Page } from './pagination';
 
 export interface LmPlan {

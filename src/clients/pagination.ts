@@ -1,4 +1,4 @@
-import type { CallOptions, HttpClient } from './http';
+import type { CallOptions, HttpClient } from '../lib/http-client';
 
 export interface Page<T> {
   count: number;

@@ -1,4 +1,4 @@
-import type { HttpClient } from './http';
+import type { HttpClient } from '../lib/http-client';
 import { fetchAllPages } from './pagination';
 
 /** enterprise-subsidy records as the orchestrator reads them (spec learner-credit §12). */

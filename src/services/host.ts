@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import { HttpClient, type TokenSource } from '../clients/http';
 import { reachableHost, type ServiceName } from '../lib/config';
 import type { Database } from '../lib/db';
 import type { App } from '../lib/fastify/app';
+import { HttpClient, type TokenSource } from '../lib/http-client';
 import type { TokenVerifier } from '../lib/jwt';
 import { services } from './registry';
 

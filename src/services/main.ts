@@ -1,11 +1,11 @@
 /** `npm run start:service -- <lms|license-manager|catalog|subsidy>`: one reference service alone. */
 
-import { serviceTokenSource } from '../clients/service-token';
 import { loadConfigOrExit, SERVICE_NAMES, type ServiceName } from '../lib/config';
 import { openDatabase } from '../lib/db';
 import { createVerifier, resolveJwtSecret } from '../lib/jwt';
 import { createLogger } from '../lib/logger';
 import { onShutdown, requireSharedDatabase } from '../lib/process';
+import { serviceTokenSource } from '../lib/service-token';
 import { startServices } from './host';
 
 const name = process.argv[2] as ServiceName | undefined;

@@ -7,10 +7,9 @@
  * course keys are kept once each.
  */
 import { z } from 'zod';
+import { BLANK, booleanField, emailItem, listField, maxLength, unlessMissing, uuidField } from '../../lib/drf/fields';
 import { badRequest, type FieldErrors } from '../../lib/http-errors';
 import { describeIssues, issuesToFieldErrors } from '../../lib/validation';
-import { BLANK, booleanField, maxLength, unlessMissing, uuidField } from '../../services/common/fields';
-import { emailItem, listField } from '../../services/license-manager/routes/shared';
 import type { BulkEnrollmentRequest } from './contract';
 
 export const TOO_MANY_PAIRS = 'Too many provided enrollments, please try a smaller request.';

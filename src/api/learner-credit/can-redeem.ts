@@ -17,9 +17,9 @@ import { reconcileReversals } from '../../access/learner-credit/redemption-store
 import type { AccessDB } from '../../access/schema';
 import type { ServiceClients } from '../../clients';
 import type { ContentMetadata } from '../../clients/catalog';
-import { ServiceError } from '../../clients/http';
 import type { LmsEnterpriseLearner } from '../../clients/lms';
 import type { LedgerTransaction, SubsidyRecord } from '../../clients/subsidy';
+import { ServiceError } from '../../lib/http-client';
 import { HttpError, notFound } from '../../lib/http-errors';
 import { ReadThrough } from './caches';
 

@@ -16,15 +16,15 @@ import { createJob, failUnstartedJob, findJob, jobCounts, resultRows } from '../
 import type { AccessDB } from '../../access/schema';
 import { noAgreement, planOfAgreement } from '../../activities/bulk-enrollment';
 import type { ServiceClients } from '../../clients';
-import { ServiceError } from '../../clients/http';
 import { envSchema } from '../../lib/config';
 import { accessTo } from '../../lib/customer-access';
+import { invalidPk, parseBody, uuidParam } from '../../lib/drf/fields';
+import { pageQuery, paginate } from '../../lib/drf/pagination';
 import type { ZodApp } from '../../lib/fastify/app';
 import { requirePrincipal } from '../../lib/fastify/auth';
+import { ServiceError } from '../../lib/http-client';
 import { badRequest, detail, forbidden, HttpError, notFound } from '../../lib/http-errors';
 import type { Principal } from '../../lib/jwt';
-import { invalidPk, parseBody, uuidParam } from '../../services/common/fields';
-import { pageQuery, paginate } from '../../services/common/pagination';
 import type { BulkLicenseEnrollmentInput, bulkLicenseEnrollment } from '../../workflows/bulk-license-enrollment';
 import { searchAttributes } from '../../workflows/definitions';
 

@@ -2,10 +2,10 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { AccessDB } from '../../access/schema';
 import { accessTo, isOperator } from '../../lib/customer-access';
+import { countRows, paginate } from '../../lib/drf/pagination';
 import type { ZodApp } from '../../lib/fastify/app';
 import { requirePrincipal } from '../../lib/fastify/auth';
 import { badRequest, forbidden } from '../../lib/http-errors';
-import { countRows, paginate } from '../../services/common/pagination';
 
 const OUTCOMES = ['started', 'redeemed', 'rejected', 'failed'] as const;
 const uuid = z.uuid('Must be a valid UUID.').transform((u) => u.toLowerCase());

@@ -26,10 +26,6 @@ import { type ServiceClients, ServiceError } from '../../clients';
 import { fetchAllPages } from '../../clients/pagination';
 import type { SubsidyRecord } from '../../clients/subsidy';
 import { accessTo } from '../../lib/customer-access';
-import type { ZodApp } from '../../lib/fastify/app';
-import { requirePrincipal, requireRoles } from '../../lib/fastify/auth';
-import { badRequest, detail, forbidden, notFound } from '../../lib/http-errors';
-import { OPERATOR_ROLES } from '../../lib/jwt';
 import {
   booleanField,
   choiceField,
@@ -44,8 +40,12 @@ import {
   unlessMissing,
   uuidField,
   uuidParam,
-} from '../../services/common/fields';
-import { pageQuery, paginate } from '../../services/common/pagination';
+} from '../../lib/drf/fields';
+import { pageQuery, paginate } from '../../lib/drf/pagination';
+import type { ZodApp } from '../../lib/fastify/app';
+import { requirePrincipal, requireRoles } from '../../lib/fastify/auth';
+import { badRequest, detail, forbidden, notFound } from '../../lib/http-errors';
+import { OPERATOR_ROLES } from '../../lib/jwt';
 
 export interface PolicyRouteDeps {
   db: Kysely<AccessDB>;

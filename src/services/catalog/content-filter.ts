@@ -1,4 +1,4 @@
-import { parseDateTime } from '../common/fields';
+import { parseDateTime } from '../../lib/drf/fields';
 
 /**
  * A catalog query's `content_filter`, and which content items it selects. Pure: no I/O, so the

@@ -10,7 +10,7 @@ import {
   presence,
   pythonType,
   unlessMissing,
-} from '../common/fields';
+} from '../../lib/drf/fields';
 import { CONTENT_TYPES } from './schema';
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BLANK, maxLength, unlessMissing } from '../common/fields';
+import { BLANK, maxLength, unlessMissing } from '../../lib/drf/fields';
 
 /**
  * catalog's request fields; the generic ones (uuids, hyphenated or 32 hex digits and normalized as

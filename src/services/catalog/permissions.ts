@@ -1,9 +1,9 @@
 import type { FastifyRequest } from 'fastify';
+import { isUuid, normalizeUuid } from '../../lib/drf/fields';
 import { requirePrincipal, requireRoles } from '../../lib/fastify/auth';
 import { forbidden } from '../../lib/http-errors';
 import type { Principal } from '../../lib/jwt';
 import { OPERATOR_ROLES } from '../common/auth';
-import { isUuid, normalizeUuid } from '../common/fields';
 
 /**
  * Who may read a catalog (upstream `catalog.has_learner_access`): the admins and learners of its

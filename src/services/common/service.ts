@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { HttpClient } from '../../clients/http';
 import type { ServiceName } from '../../lib/config';
 import type { Database } from '../../lib/db';
 import { type App, createHttpApp, type ZodApp } from '../../lib/fastify/app';
+import type { HttpClient } from '../../lib/http-client';
 import type { TokenVerifier } from '../../lib/jwt';
 import { migrateSchema, type SchemaMigrations } from '../../lib/migrations';
 

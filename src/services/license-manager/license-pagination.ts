@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
+import { PAGE_SIZE, type Page } from '../../lib/drf/pagination';
 import { notFound } from '../../lib/http-errors';
-import { PAGE_SIZE, type Page } from '../common/pagination';
 
 /**
  * Upstream LicensePagination (spec 5.6): DRF page-number pagination whose `page_size` may ask

@@ -1,6 +1,6 @@
+import { isUuid, normalizeUuid } from '../../lib/drf/fields';
 import type { Principal } from '../../lib/jwt';
 import { OPERATOR_ROLES } from '../common/auth';
-import { isUuid, normalizeUuid } from '../common/fields';
 
 /**
  * Role mapping of license-manager (spec §4), in the JWT role format. The provisioning endpoints

@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { BLANK, booleanField, integerField, textField, unlessMissing } from '../../lib/drf/fields';
 import { HttpError } from '../../lib/http-errors';
 import { issuesToFieldErrors } from '../../lib/validation';
-import { BLANK, booleanField, integerField, textField, unlessMissing } from '../common/fields';
 import { courseRunKeyField, uuidField } from './fields';
 import { notADictionary, parseListField } from './list-field';
 

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { MAX_INT } from '../common/fields';
+import { MAX_INT } from '../../lib/drf/fields';
 import type { BulkEnrollmentRequest, Subsidy } from './bulk-enrollment-request';
 import {
   type BulkEnrollmentResponse,

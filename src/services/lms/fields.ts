@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BLANK, maxLength, unlessMissing } from '../common/fields';
+import { BLANK, maxLength, unlessMissing } from '../../lib/drf/fields';
 
 /**
  * lms's own variants of DRF fields; the generic ones (and the messages) are in ../common/fields.

@@ -1,6 +1,6 @@
 import { type core, z } from 'zod';
+import { presence, pythonType } from '../../lib/drf/fields';
 import { issuesToFieldErrors } from '../../lib/validation';
-import { presence, pythonType } from '../common/fields';
 
 /**
  * DRF's `many=True` serializer field, with its error shapes: a list whose errors are a list with
@@ -9,7 +9,7 @@ import { presence, pythonType } from '../common/fields';
  */
 
 /** Python's name for a JSON value's type, as DRF's messages give it (a whole number is an `int`). */
-export const pyType = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) ? 'int' : pythonType(v));
+export const pyType = pythonType;
 
 /** DRF's message for a body (or list item) that is not a JSON object. */
 export const notADictionary = (v: unknown) => `Invalid data. Expected a dictionary, but got ${pyType(v)}.`;

@@ -1,4 +1,4 @@
-import { ServiceError } from '../../clients/http';
+import { ServiceError } from '../../lib/http-client';
 import { HttpError } from '../../lib/http-errors';
 import type { ServiceContext } from '../common/service';
 import { refuse } from './errors';

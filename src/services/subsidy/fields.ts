@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isUuid, MAX_INT, maxLength, normalizeUuid, unlessMissing } from '../common/fields';
+import { isUuid, MAX_INT, maxLength, normalizeUuid, unlessMissing } from '../../lib/drf/fields';
 
 /**
  * subsidy's own fields (amounts, metadata, django-filter query filters); the generic ones (uuids,

@@ -1,7 +1,7 @@
+import { isUuid, normalizeUuid } from '../../lib/drf/fields';
 import { forbidden } from '../../lib/http-errors';
 import type { Principal } from '../../lib/jwt';
 import { OPERATOR_ROLES } from '../common/auth';
-import { isUuid, normalizeUuid } from '../common/fields';
 
 /**
  * Role mapping of enterprise-subsidy, in the JWT role format. Writes take the operator roles

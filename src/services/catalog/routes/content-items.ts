@@ -1,8 +1,8 @@
 import { z } from 'zod';
+import { parseBody } from '../../../lib/drf/fields';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { badRequest, type FieldErrors } from '../../../lib/http-errors';
 import { requireOperator } from '../../common/auth';
-import { parseBody } from '../../common/fields';
 import type { ServiceContext } from '../../common/service';
 import { type ContentItemInput, importBodySchema } from '../content-items';
 import type { CatalogDB } from '../schema';

@@ -1,9 +1,5 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
-import type { ZodApp } from '../../../lib/fastify/app';
-import { requirePrincipal } from '../../../lib/fastify/auth';
-import { badRequest, HttpError, notFound } from '../../../lib/http-errors';
-import { requireOperator } from '../../common/auth';
 import {
   integerField,
   invalidPk,
@@ -12,8 +8,12 @@ import {
   parseBody,
   uuidField,
   uuidParam,
-} from '../../common/fields';
-import { countRows, pageQuery, pageSchema, paginate } from '../../common/pagination';
+} from '../../../lib/drf/fields';
+import { countRows, pageQuery, pageSchema, paginate } from '../../../lib/drf/pagination';
+import type { ZodApp } from '../../../lib/fastify/app';
+import { requirePrincipal } from '../../../lib/fastify/auth';
+import { badRequest, HttpError, notFound } from '../../../lib/http-errors';
+import { requireOperator } from '../../common/auth';
 import type { ServiceContext } from '../../common/service';
 import { listQuery, textField } from '../fields';
 import { assertCanRead, readableCustomers, requireReader } from '../permissions';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { isUuid, normalizeUuid } from '../../../lib/drf/fields';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { detail } from '../../../lib/http-errors';
-import { isUuid, normalizeUuid } from '../../common/fields';
 import type { ServiceContext } from '../../common/service';
 import { listQuery, presenceFlag } from '../fields';
 import { assertCanRead, requireReader } from '../permissions';

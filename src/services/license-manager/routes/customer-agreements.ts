@@ -1,10 +1,5 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
-import type { ZodApp } from '../../../lib/fastify/app';
-import { requirePrincipal } from '../../../lib/fastify/auth';
-import { badRequest, type FieldErrors, forbidden, notFound } from '../../../lib/http-errors';
-import { isUniqueViolation } from '../../../lib/pg-errors';
-import { requireOperator } from '../../common/auth';
 import {
   booleanField,
   optionalUuidQuery,
@@ -13,8 +8,13 @@ import {
   textField,
   uuidField,
   uuidParam,
-} from '../../common/fields';
-import { countRows, pageQuery, paginate } from '../../common/pagination';
+} from '../../../lib/drf/fields';
+import { countRows, pageQuery, paginate } from '../../../lib/drf/pagination';
+import type { ZodApp } from '../../../lib/fastify/app';
+import { requirePrincipal } from '../../../lib/fastify/auth';
+import { badRequest, type FieldErrors, forbidden, notFound } from '../../../lib/http-errors';
+import { isUniqueViolation } from '../../../lib/pg-errors';
+import { requireOperator } from '../../common/auth';
 import type { ServiceContext } from '../../common/service';
 import { AGREEMENT_READ_ROLES, canReadCustomer, readableCustomers } from '../permissions';
 import { agreementRepresentation } from '../representation';

@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
+import { choiceField, optionalUuidQuery } from '../../../lib/drf/fields';
+import { countRows, pageQuery, paginate } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { requireOperator } from '../../common/auth';
-import { choiceField, optionalUuidQuery } from '../../common/fields';
-import { countRows, pageQuery, paginate } from '../../common/pagination';
 import type { ServiceContext } from '../../common/service';
 import { outboxRepresentation } from '../outbox';
 import { EMAIL_KINDS, type LicenseManagerDB } from '../schema';

@@ -1,12 +1,12 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
+import { isUuid, normalizeUuid, queryFlag, uuidParam } from '../../../lib/drf/fields';
+import { countRows, paginate } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { requirePrincipal } from '../../../lib/fastify/auth';
 import { badRequest, forbidden, notFound } from '../../../lib/http-errors';
 import type { Principal } from '../../../lib/jwt';
 import { isUniqueViolation } from '../../../lib/pg-errors';
-import { isUuid, normalizeUuid, queryFlag, uuidParam } from '../../common/fields';
-import { countRows, paginate } from '../../common/pagination';
 import type { ServiceContext } from '../../common/service';
 import { findLicense, findLicenseForActivation, licenseConditions, lockPlan, parseOrdering } from '../license-store';
 import { ALLOCATED_STATUSES, activationOutcome, TRANSITIONS } from '../license-transitions';

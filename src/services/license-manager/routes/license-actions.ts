@@ -1,9 +1,17 @@
 import type { FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { z } from 'zod';
+import {
+  booleanField,
+  emailItem,
+  listField,
+  maxLength,
+  minLength,
+  parseBody,
+  unlessMissing,
+} from '../../../lib/drf/fields';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { badRequest, HttpError, notFound } from '../../../lib/http-errors';
-import { booleanField, maxLength, minLength, parseBody, unlessMissing } from '../../common/fields';
 import type { ServiceContext } from '../../common/service';
 import { normalizeAssignment, uniqueEmails } from '../assignment-rules';
 import { assignToPlan, revokeEmails } from '../license-lifecycle';
@@ -16,8 +24,6 @@ import type { LmDb, PlanView } from '../store';
 import {
   customText,
   customTextFields,
-  emailItem,
-  listField,
   messageError,
   noPlanMessage,
   planFor,

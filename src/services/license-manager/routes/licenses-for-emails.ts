@@ -1,16 +1,15 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
+import { emailItem, invalidPk, listField, parseBody, uuidField } from '../../../lib/drf/fields';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { badRequest, notFound } from '../../../lib/http-errors';
 import { requireOperator } from '../../common/auth';
-import { invalidPk, parseBody, uuidField } from '../../common/fields';
 import type { ServiceContext } from '../../common/service';
 import { uniqueEmails } from '../assignment-rules';
 import { compareLearnerLicenses } from '../license-transitions';
 import { activationLink } from '../outbox';
 import { isCurrent, iso } from '../representation';
 import type { LicenseManagerDB } from '../schema';
-import { emailItem, listField } from './shared';
 
 /** One call answers for a whole bulk-enrollment request (upstream's pair limit is 500 per request). */
 export const MAX_LOOKUP_EMAILS = 1000;

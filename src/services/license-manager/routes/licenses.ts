@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
+import { queryFlag, uuidParam } from '../../../lib/drf/fields';
+import { countRows } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { notFound } from '../../../lib/http-errors';
-import { queryFlag, uuidParam } from '../../common/fields';
-import { countRows } from '../../common/pagination';
 import type { ServiceContext } from '../../common/service';
 import { paginateLicenses } from '../license-pagination';
 import { type LicenseFilters, licenseConditions, parseOrdering } from '../license-store';

@@ -1,11 +1,11 @@
 import type { FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { z } from 'zod';
+import { optionalUuidQuery, queryFlag } from '../../../lib/drf/fields';
+import { pageQuery } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { requirePrincipal } from '../../../lib/fastify/auth';
 import { detail, notFound } from '../../../lib/http-errors';
-import { optionalUuidQuery, queryFlag } from '../../common/fields';
-import { pageQuery } from '../../common/pagination';
 import type { ServiceContext } from '../../common/service';
 import { readableCustomers, SUBSCRIPTIONS_ADMIN_ROLES, SUBSCRIPTIONS_LEARNER_OR_ADMIN_ROLES } from '../permissions';
 import { planRepresentation } from '../representation';

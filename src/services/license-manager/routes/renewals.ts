@@ -1,8 +1,4 @@
 import { z } from 'zod';
-import type { ZodApp } from '../../../lib/fastify/app';
-import { badRequest, type FieldErrors, notFound } from '../../../lib/http-errors';
-import { isUniqueViolation } from '../../../lib/pg-errors';
-import { requireOperator } from '../../common/auth';
 import {
   booleanField,
   choiceField,
@@ -15,8 +11,12 @@ import {
   parseBody,
   textField,
   uuidField,
-} from '../../common/fields';
-import { countRows, pageQuery, paginate } from '../../common/pagination';
+} from '../../../lib/drf/fields';
+import { countRows, pageQuery, paginate } from '../../../lib/drf/pagination';
+import type { ZodApp } from '../../../lib/fastify/app';
+import { badRequest, type FieldErrors, notFound } from '../../../lib/http-errors';
+import { isUniqueViolation } from '../../../lib/pg-errors';
+import { requireOperator } from '../../common/auth';
 import type { ServiceContext } from '../../common/service';
 import { renewalRepresentation } from '../representation';
 import { LICENSE_TYPES_TO_COPY, type LicenseManagerDB, type RenewalRow } from '../schema';

@@ -1,9 +1,9 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { queryFlag, textField, uuidParam } from '../../../lib/drf/fields';
+import { countRows, paginate } from '../../../lib/drf/pagination';
 import { requirePrincipal } from '../../../lib/fastify/auth';
 import { forbidden, HttpError } from '../../../lib/http-errors';
-import { queryFlag, textField, unlessMissing, uuidParam } from '../../common/fields';
-import { countRows, paginate } from '../../common/pagination';
 import type { LicenseFilters } from '../license-store';
 import { canReadCustomer, coversAllCustomers } from '../permissions';
 import { LICENSE_STATUSES, type LicenseStatus } from '../schema';
@@ -84,38 +84,6 @@ export const messageError = (status: number, message: string) => new HttpError(s
 export const noPlanMessage = (rawUuid: string) => `No SubscriptionPlan identified by ${rawUuid} exists`;
 
 // ---- request fields ---------------------------------------------------------------------------
-
-const INVALID_EMAIL = 'Enter a valid email address.';
-
-/** A DRF EmailField inside a list: trimmed, one message for every kind of bad value. */
-export const emailItem = () =>
-  z
-    .string({ error: unlessMissing(INVALID_EMAIL) })
-    .trim()
-    .pipe(z.email({ error: INVALID_EMAIL }));
-
-const typeName = (v: unknown) =>
-  Array.isArray(v)
-    ? 'list'
-    : v === null
-      ? 'NoneType'
-      : typeof v === 'object'
-        ? 'dict'
-        : typeof v === 'string'
-          ? 'str'
-          : typeof v;
-
-/** A DRF ListField: a JSON list (else "Expected a list of items but got type ..."), not empty. */
-export const listField = <T extends z.ZodType>(item: T, opts: { max?: number; emptyMessage?: string } = {}) => {
-  let list = z
-    .array(item, {
-      error: (iss) => unlessMissing(`Expected a list of items but got type "${typeName(iss.input)}".`)(iss),
-    })
-    .min(1, { error: opts.emptyMessage ?? 'This list may not be empty.' });
-  if (opts.max !== undefined)
-    list = list.max(opts.max, { error: `Ensure this field has no more than ${opts.max} elements.` });
-  return list;
-};
 
 /** The admin's custom text of assignment and reminder emails (upstream CustomTextSerializer). */
 export const customTextFields = {

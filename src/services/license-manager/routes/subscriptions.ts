@@ -1,9 +1,5 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
-import type { ZodApp } from '../../../lib/fastify/app';
-import { type FieldErrors, HttpError } from '../../../lib/http-errors';
-import { isUniqueViolation } from '../../../lib/pg-errors';
-import { requireOperator } from '../../common/auth';
 import {
   booleanField,
   choiceField,
@@ -22,8 +18,12 @@ import {
   unlessMissing,
   uuidField,
   uuidParam,
-} from '../../common/fields';
-import { pageQuery } from '../../common/pagination';
+} from '../../../lib/drf/fields';
+import { pageQuery } from '../../../lib/drf/pagination';
+import type { ZodApp } from '../../../lib/fastify/app';
+import { type FieldErrors, HttpError } from '../../../lib/http-errors';
+import { isUniqueViolation } from '../../../lib/pg-errors';
+import { requireOperator } from '../../common/auth';
 import type { ServiceContext } from '../../common/service';
 import { provisioningPlanListItem, provisioningPlanRepresentation } from '../representation';
 import { CHANGE_REASONS, type LicenseManagerDB } from '../schema';

@@ -1,10 +1,10 @@
 import { z } from 'zod';
+import { emailField, invalidPk } from '../../../lib/drf/fields';
+import { countRows, pageQuery, pageSchema, paginate } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { badRequest, notFound } from '../../../lib/http-errors';
 import { isUniqueViolation } from '../../../lib/pg-errors';
 import { requireOperator } from '../../common/auth';
-import { emailField, invalidPk } from '../../common/fields';
-import { countRows, pageQuery, pageSchema, paginate } from '../../common/pagination';
 import type { ServiceContext } from '../../common/service';
 import { text, uuidField, uuidFilter } from '../fields';
 import { ENTERPRISE_ADMIN_ROLE, type LmsDB, type PendingAdminRow } from '../schema';

@@ -1,10 +1,10 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { MAX_INT } from '../../../lib/drf/fields';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { requirePrincipal, requireRoles } from '../../../lib/fastify/auth';
 import { notFound } from '../../../lib/http-errors';
 import { hasRole } from '../../../lib/jwt';
-import { MAX_INT } from '../../common/fields';
 import type { ServiceContext } from '../../common/service';
 import { parseBulkEnrollmentRequest } from '../bulk-enrollment-request';
 import { bulkEnrollmentStatus } from '../bulk-enrollment-rules';

@@ -1,12 +1,12 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { describeBody, ServiceError } from '../../../clients/http';
+import { incorrectPkType, invalidPk, MAX_INT } from '../../../lib/drf/fields';
+import { countRows, pageQuery, pageSchema, paginate } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
+import { describeBody, ServiceError } from '../../../lib/http-client';
 import { badRequest, detail, type FieldErrors } from '../../../lib/http-errors';
 import { isUniqueViolation } from '../../../lib/pg-errors';
 import { requireOperator } from '../../common/auth';
-import { incorrectPkType, invalidPk, MAX_INT } from '../../common/fields';
-import { countRows, pageQuery, pageSchema, paginate } from '../../common/pagination';
 import type { ServiceContext } from '../../common/service';
 import { text, uuidField, uuidFilter } from '../fields';
 import type { CatalogRow, LmsDB } from '../schema';

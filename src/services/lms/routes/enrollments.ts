@@ -1,10 +1,10 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
+import { choiceField, integerField, invalidPk, MAX_INT } from '../../../lib/drf/fields';
+import { countRows, pageQuery, pageSchema, paginate } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { badRequest, type FieldErrors, notFound } from '../../../lib/http-errors';
 import { requireOperator } from '../../common/auth';
-import { choiceField, integerField, invalidPk, MAX_INT } from '../../common/fields';
-import { countRows, pageQuery, pageSchema, paginate } from '../../common/pagination';
 import type { ServiceContext } from '../../common/service';
 import { BOTH_SUBSIDIES } from '../bulk-enrollment-request';
 import { enrollmentQuery, enrollmentView, getOrCreateEnrollment, LINK_COLUMNS, unenroll } from '../enrollment-store';

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { isCountryCode } from '../../../lib/countries';
+import { BLANK, maxLength } from '../../../lib/drf/fields';
+import { countRows, pageQuery, pageSchema, paginate } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { badRequest, notFound } from '../../../lib/http-errors';
 import { isUniqueViolation } from '../../../lib/pg-errors';
 import { requireOperator } from '../../common/auth';
-import { BLANK, maxLength } from '../../common/fields';
-import { countRows, pageQuery, pageSchema, paginate } from '../../common/pagination';
 import type { ServiceContext } from '../../common/service';
 import { text, uuidFilter } from '../fields';
 import type { CustomerRow, LmsDB } from '../schema';

@@ -1,13 +1,13 @@
 import type { FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { z } from 'zod';
+import { booleanField, emailField, invalidPk, presence, pythonType, queryFlag } from '../../../lib/drf/fields';
+import { countRows, pageQuery, pageSchema, paginate } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { requirePrincipal, requireRoles } from '../../../lib/fastify/auth';
 import { badRequest, forbidden, notFound } from '../../../lib/http-errors';
 import { hasRole, OPERATOR_ROLES, type Principal } from '../../../lib/jwt';
 import { isUniqueViolation } from '../../../lib/pg-errors';
-import { booleanField, emailField, invalidPk, presence, pythonType, queryFlag } from '../../common/fields';
-import { countRows, pageQuery, pageSchema, paginate } from '../../common/pagination';
 import type { ServiceContext } from '../../common/service';
 import { isPathUuid, text, uuidField, uuidFilter } from '../fields';
 import {

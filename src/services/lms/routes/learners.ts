@@ -1,10 +1,10 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
+import { booleanField, emailField, integerField, invalidPk, MAX_INT } from '../../../lib/drf/fields';
+import { countRows, pageQuery, pageSchema, paginate } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { badRequest, type FieldErrors } from '../../../lib/http-errors';
 import { requireOperator } from '../../common/auth';
-import { booleanField, emailField, integerField, invalidPk, MAX_INT } from '../../common/fields';
-import { countRows, pageQuery, pageSchema, paginate } from '../../common/pagination';
 import type { ServiceContext } from '../../common/service';
 import { text, uuidField, uuidFilter } from '../fields';
 import type { LmsDB, UserRow } from '../schema';

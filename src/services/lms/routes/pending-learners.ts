@@ -1,9 +1,9 @@
 import { z } from 'zod';
+import { emailField, invalidPk } from '../../../lib/drf/fields';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { badRequest, HttpError } from '../../../lib/http-errors';
 import { issuesToFieldErrors } from '../../../lib/validation';
 import { requireOperator } from '../../common/auth';
-import { emailField, invalidPk } from '../../common/fields';
 import type { ServiceContext } from '../../common/service';
 import { uuidField } from '../fields';
 import { notADictionary, parseListField } from '../list-field';

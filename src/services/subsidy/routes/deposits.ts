@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { choiceField, integerField, parseBody, textField } from '../../../lib/drf/fields';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { requireOperator } from '../../common/auth';
-import { choiceField, integerField, parseBody, textField } from '../../common/fields';
 import type { ServiceContext } from '../../common/service';
 import { refuse } from '../errors';
 import { MAX_CENTS, metadataField } from '../fields';

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
+import { uuidParam } from '../../../lib/drf/fields';
 import { notFound } from '../../../lib/http-errors';
-import { uuidParam } from '../../common/fields';
 import { findSubsidy, type SubsidyDb, type SubsidyView } from '../store';
 
 /** The subsidy a path names; 404 when malformed, unknown or soft-deleted. */

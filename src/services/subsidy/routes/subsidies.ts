@@ -1,8 +1,4 @@
 import { z } from 'zod';
-import type { ZodApp } from '../../../lib/fastify/app';
-import { requirePrincipal } from '../../../lib/fastify/auth';
-import { badRequest } from '../../../lib/http-errors';
-import { requireOperator } from '../../common/auth';
 import {
   booleanField,
   choiceField,
@@ -11,8 +7,12 @@ import {
   parseBody,
   textField,
   uuidField,
-} from '../../common/fields';
-import { countRows, pageQuery, paginate } from '../../common/pagination';
+} from '../../../lib/drf/fields';
+import { countRows, pageQuery, paginate } from '../../../lib/drf/pagination';
+import type { ZodApp } from '../../../lib/fastify/app';
+import { requirePrincipal } from '../../../lib/fastify/auth';
+import { badRequest } from '../../../lib/http-errors';
+import { requireOperator } from '../../common/auth';
 import type { ServiceContext } from '../../common/service';
 import { fetchContentPrice } from '../catalog';
 import { MAX_CENTS, requiredTextQuery, requiredUserIdQuery, uuidQuery } from '../fields';

@@ -1,5 +1,5 @@
-import { signToken } from '../lib/jwt';
-import type { TokenSource } from './http';
+import type { TokenSource } from './http-client';
+import { signToken } from './jwt';
 
 /**
  * The worker's own identity towards the services: an operator token signed with the local

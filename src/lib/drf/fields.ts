@@ -1,6 +1,6 @@
 import { type core, z } from 'zod';
-import { badRequest, HttpError } from '../../lib/http-errors';
-import { issuesToFieldErrors } from '../../lib/validation';
+import { badRequest, HttpError } from '../http-errors';
+import { issuesToFieldErrors } from '../validation';
 
 /**
  * Request field schemas and messages with Django REST framework's wording, shared by the
@@ -36,6 +36,7 @@ export const invalidPk = (pk: unknown) => `Invalid pk "${String(pk)}" - object d
 /** The Python type name DRF puts in "Incorrect type" messages, for a JSON value. */
 export function pythonType(v: unknown): string {
   if (v === null) return 'NoneType';
+  if (typeof v === 'number' && Number.isInteger(v)) return 'int';
   if (Array.isArray(v)) return 'list';
   const names: Record<string, string> = { object: 'dict', string: 'str', boolean: 'bool', number: 'float' };
   return names[typeof v] ?? typeof v;
@@ -207,3 +208,24 @@ export function parseBody<S extends core.$ZodType>(
   const fields = issuesToFieldErrors(result.error.issues);
   throw wrap ? new HttpError(400, wrap(fields)) : badRequest(fields);
 }
+
+const INVALID_EMAIL = 'Enter a valid email address.';
+
+/** A DRF EmailField inside a list: trimmed, one message for every kind of bad value. */
+export const emailItem = () =>
+  z
+    .string({ error: unlessMissing(INVALID_EMAIL) })
+    .trim()
+    .pipe(z.email({ error: INVALID_EMAIL }));
+
+/** A DRF ListField: a JSON list (else "Expected a list of items but got type ..."), not empty. */
+export const listField = <T extends z.ZodType>(item: T, opts: { max?: number; emptyMessage?: string } = {}) => {
+  let list = z
+    .array(item, {
+      error: (iss) => unlessMissing(`Expected a list of items but got type "${pythonType(iss.input)}".`)(iss),
+    })
+    .min(1, { error: opts.emptyMessage ?? 'This list may not be empty.' });
+  if (opts.max !== undefined)
+    list = list.max(opts.max, { error: `Ensure this field has no more than ${opts.max} elements.` });
+  return list;
+};

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { type SelectQueryBuilder, sql } from 'kysely';
 import { z } from 'zod';
-import { notFound } from '../../lib/http-errors';
+import { notFound } from '../http-errors';
 
 /**
  * DRF page-number pagination, shared by the reference services: the upstream PAGE_SIZE, which is
