@@ -6,23 +6,21 @@
  */
 import path from 'node:path';
 import type { Worker } from '@temporalio/worker';
-import { accessMigrations } from './access/migrations';
-import { ACCESS_SCHEMA, type AccessDB } from './access/schema';
 import { recordStart } from './access/stack-info';
-import { buildApi, learnerCreditSettings, provisioningSettings } from './api/app';
-import { createServiceClients } from './clients';
+import { buildApi } from './api/app';
 import { loadConfigOrExit, reachableHost } from './lib/config';
 import { lockDataDir } from './lib/data-dir-lock';
 import { type Database, openDatabase } from './lib/db';
 import type { App } from './lib/fastify/app';
 import { createVerifier, resolveJwtSecret } from './lib/jwt';
 import { createLogger } from './lib/logger';
-import { migrateSchema } from './lib/migrations';
 import { serviceTokenSource } from './lib/service-token';
 import { connectClient, connectWorkerConnection, installTemporalRuntime } from './lib/temporal';
 import { type DevServer, startDevServer } from './lib/temporal-dev-server';
+import { orchestratorDeps } from './orchestrator';
 import { startServices } from './services/host';
 import { bundleWorkflows, createWorker } from './worker';
+import { SEARCH_ATTRIBUTE_FLAGS } from './workflows/definitions';
 
 const config = loadConfigOrExit();
 const { env } = config;
@@ -84,6 +82,7 @@ async function start() {
       uiPort: env.TEMPORAL_UI_PORT,
       namespace: env.TEMPORAL_NAMESPACE,
       pidFile: path.join(config.dataDir, 'temporal.pid'),
+      searchAttributes: SEARCH_ATTRIBUTE_FLAGS,
       log: (line) => logger.child({ component: 'temporal-server' }).debug(line),
     });
     cleanups.push(() => devServer?.stop());
@@ -102,8 +101,6 @@ async function start() {
     poolSize: env.DATABASE_POOL_SIZE,
   });
   cleanups.push(() => database.close());
-  await migrateSchema(database, ACCESS_SCHEMA, accessMigrations);
-  const accessDb = database.forSchema<AccessDB>(ACCESS_SCHEMA);
 
   const jwtSecret = resolveJwtSecret(env.JWT_SECRET, config.dataDir);
   const verify = createVerifier({
@@ -124,29 +121,24 @@ async function start() {
   });
   cleanups.push(() => Promise.all(hosted.map((s) => s.app.close())));
 
+  // One set of dependencies for the api and the worker: they share this process and its database.
+  const orchestrator = await orchestratorDeps(config, database, jwtSecret);
   const client = await connectClient(temporalAddress, env.TEMPORAL_NAMESPACE);
   cleanups.push(() => client.connection.close());
   const api: App = await buildApi({
     logger,
     verify,
-    db: accessDb,
     temporal: client,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     faultInjection: env.FAULT_INJECTION,
-    provisioning: provisioningSettings(env),
-    learnerCredit: learnerCreditSettings(env),
-    clients: createServiceClients(
-      config.serviceUrls,
-      serviceTokenSource(jwtSecret, env.JWT_ISSUER, env.JWT_AUDIENCE),
-      config.apiUrl,
-    ),
+    ...orchestrator,
   });
 
   const connection = await connectWorkerConnection(temporalAddress);
   const worker: Worker = await createWorker({
     config,
     connection,
-    jwtSecret,
+    orchestrator,
     workflowBundle: await bundleWorkflows(logger),
   });
   const running = worker.run();
@@ -163,7 +155,7 @@ async function start() {
   await api.listen({ port: config.ports.api, host: env.HOST });
   cleanups.push(() => api.close());
 
-  const info = await recordStart(accessDb);
+  const info = await recordStart(orchestrator.db);
   const host = reachableHost(env.HOST);
   const apiUrl = `http://${host}:${config.ports.api}`;
   const pad = (s: string) => s.padEnd(17);

@@ -8,12 +8,13 @@ import {
 } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from './activities';
-import { createServiceClients } from './clients';
 import { type Config, loadConfigOrExit } from './lib/config';
+import { openDatabase } from './lib/db';
 import { resolveJwtSecret } from './lib/jwt';
 import { createLogger } from './lib/logger';
-import { serviceTokenSource } from './lib/service-token';
+import { requireSharedDatabase } from './lib/process';
 import { connectWorkerConnection, installTemporalRuntime } from './lib/temporal';
+import { type OrchestratorDeps, orchestratorDeps } from './orchestrator';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -37,26 +38,22 @@ export function bundleWorkflows(logger?: Logger): Promise<WorkflowBundleWithSour
 export interface WorkerDeps {
   config: Config;
   connection: NativeConnection;
-  jwtSecret: string;
+  /** The records, service clients and settings the activities use (see `orchestratorDeps`). */
+  orchestrator: OrchestratorDeps;
   /** Built once per process (`bundleWorkflows`) or, in tests, a path to a prebuilt bundle. */
   workflowBundle: WorkflowBundleOption;
   taskQueue?: string;
 }
 
-/** A worker running every workflow and activity, with activities wired to the configured services. */
+/** A worker running every workflow and activity, its activities wired to the records and the services. */
 export function createWorker(deps: WorkerDeps): Promise<Worker> {
   const { env } = deps.config;
-  const clients = createServiceClients(
-    deps.config.serviceUrls,
-    serviceTokenSource(deps.jwtSecret, env.JWT_ISSUER, env.JWT_AUDIENCE),
-    deps.config.apiUrl,
-  );
   return Worker.create({
     connection: deps.connection,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: deps.taskQueue ?? env.TEMPORAL_TASK_QUEUE,
     workflowBundle: deps.workflowBundle,
-    activities: createActivities({ clients, siteDomain: env.PROVISIONING_SITE_DOMAIN }),
+    activities: createActivities(deps.orchestrator),
     // Drain in-flight activities on SIGTERM before exiting.
     shutdownGraceTime: '10 seconds',
   });
@@ -64,20 +61,24 @@ export function createWorker(deps: WorkerDeps): Promise<Worker> {
 
 async function main() {
   const config = loadConfigOrExit();
-  const logger = createLogger(config.env, 'worker');
+  const { env } = config;
+  const logger = createLogger(env, 'worker');
+  requireSharedDatabase(env, 'worker');
   installTemporalRuntime(logger);
-  const address = config.env.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.env.TEMPORAL_PORT}`;
+  const address = env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_PORT}`;
+  const database = await openDatabase({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE });
   const connection = await connectWorkerConnection(address);
   const worker = await createWorker({
     config,
     connection,
-    jwtSecret: resolveJwtSecret(config.env.JWT_SECRET, config.dataDir),
+    orchestrator: await orchestratorDeps(config, database, resolveJwtSecret(env.JWT_SECRET, config.dataDir)),
     workflowBundle: await bundleWorkflows(logger),
   });
   // Worker.create installs SIGINT/SIGTERM handlers that call worker.shutdown() (graceful drain).
-  logger.info({ address, taskQueue: config.env.TEMPORAL_TASK_QUEUE }, 'worker running');
+  logger.info({ address, taskQueue: env.TEMPORAL_TASK_QUEUE }, 'worker running');
   await worker.run();
   await connection.close();
+  await database.close();
   logger.info('worker stopped');
 }
 

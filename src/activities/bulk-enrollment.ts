@@ -1,71 +1,41 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import type { Kysely } from 'kysely';
+import { chunkSizes } from '../access/bulk-enrollment/chunks';
 import type {
-  ChunkLists,
-  EnsureJobInput,
+  BulkEnrollmentRequest,
+  ChunkRange,
   FinishJobInput,
   FinishJobResult,
   JobPair,
   JobPlan,
-  JobSnapshot,
   PairOutcome,
-  PrepareJobInput,
-  RecordOutcomesInput,
 } from '../access/bulk-enrollment/contract';
-import { type ChunkRange, INTERNAL_BULK_ENROLLMENT } from '../access/bulk-enrollment/contract';
 import { catalogsToCheck, decideChunk, type LicenseFact } from '../access/bulk-enrollment/licensing';
 import { countOutcomes, groupOutcomes, outcomesOf } from '../access/bulk-enrollment/lms-outcomes';
-import { parseBulkEnrollmentRequest } from '../access/bulk-enrollment/request';
-import { ReadThrough } from '../api/learner-credit/caches';
+import { noAgreement, parseBulkEnrollmentRequest } from '../access/bulk-enrollment/request';
+import {
+  chunkLists,
+  createJob,
+  findJobSnapshot,
+  finishJob,
+  prepareJob,
+  recordOutcomes,
+} from '../access/bulk-enrollment/store';
+import type { AccessDB } from '../access/schema';
 import type { ServiceClients } from '../clients';
-import type { LicenseManagerClient } from '../clients/license-manager';
 import { invalidPk } from '../lib/drf/fields';
-import { type HttpClient, ServiceError } from '../lib/http-client';
+import { ServiceError } from '../lib/http-client';
+import { ReadThrough } from '../lib/read-through-cache';
+import { FAILURE } from '../workflows/retry-policies';
 import { callService, toActivityFailure } from './failures';
-
-/** The api's internal bulk-enrollment routes: the worker's only way to the job records. */
-class BulkEnrollmentRecords {
-  constructor(private readonly http: HttpClient) {}
-
-  private async post<T>(operation: string, path: string, body: unknown): Promise<T> {
-    const res = await this.http.call<T>({
-      operation,
-      method: 'POST',
-      path: `${INTERNAL_BULK_ENROLLMENT}/jobs${path}`,
-      body,
-    });
-    return res.body;
-  }
-
-  ensureJob = (input: EnsureJobInput) => this.post<JobSnapshot>('make bulk enrollment job', '', input);
-  prepare = (job: string, input: PrepareJobInput) =>
-    this.post<JobPlan>('prepare bulk enrollment job', `/${job}/prepare`, input);
-  lists = (job: string, chunk: ChunkRange) =>
-    this.post<ChunkLists>('read bulk enrollment chunk', `/${job}/pairs`, chunk);
-  record = (job: string, input: RecordOutcomesInput) =>
-    this.post<{ updated: number }>('record bulk enrollment outcomes', `/${job}/outcomes`, input);
-  finish = (job: string, input: FinishJobInput) =>
-    this.post<FinishJobResult>('finish bulk enrollment job', `/${job}/finish`, input);
-}
-
-/** Upstream's 404 for a customer without an agreement (its permission lookup finds no object). */
-export const noAgreement = (customerUuid: string) =>
-  `No customer agreement exists for enterprise customer ${customerUuid}.`;
-
-/** Is `planUuid` one of the agreement's plans (active or not)? */
-export async function planOfAgreement(lm: LicenseManagerClient, agreementUuid: string, planUuid: string) {
-  const plans = await lm.listPlans(agreementUuid);
-  return plans.some((p) => p.uuid === planUuid);
-}
 
 /** How long a worker reuses the catalog's answer to "does this plan's catalog hold this course". */
 const CATALOG_CACHE_SECONDS = 60;
 
-export const INVALID_BULK_ENROLLMENT = 'InvalidBulkEnrollmentRequest';
-
 const invalid = (message: string, details?: unknown) =>
   ApplicationFailure.create({
-    type: INVALID_BULK_ENROLLMENT,
+    type: FAILURE.invalidBulkEnrollmentRequest,
     message: `Invalid bulk enrollment request: ${message}`,
     details: details === undefined ? undefined : [details],
     nonRetryable: true,
@@ -140,8 +110,7 @@ export interface BulkEnrollmentChunkResult {
  * lms call and writes every pair's outcome back, returning only counts. Every step is safe to
  * repeat: the lms call is idempotent and outcomes are written by pair key.
  */
-export function createBulkEnrollmentActivities({ clients }: { clients: ServiceClients }) {
-  const records = new BulkEnrollmentRecords(clients.access.http);
+export function createBulkEnrollmentActivities({ db, clients }: { db: Kysely<AccessDB>; clients: ServiceClients }) {
   // Whether a plan's catalog holds a course, per worker process for a minute (upstream cached it
   // for an hour): the chunks of a job ask about the same course keys again and again.
   const catalogAnswers = new ReadThrough<boolean>(CATALOG_CACHE_SECONDS);
@@ -209,6 +178,19 @@ export function createBulkEnrollmentActivities({ clients }: { clients: ServiceCl
     }
   }
 
+  /** A CLI start's request, checked with the HTTP edge's schema and the same customer/plan checks. */
+  async function checkedRequest(raw: unknown): Promise<BulkEnrollmentRequest> {
+    const parsed = parseBulkEnrollmentRequest(raw);
+    if (!parsed.ok) throw invalid(parsed.message, parsed.errors);
+    const { enterprise_customer_uuid: customer, subscription_uuid: plan } = parsed.request;
+    const agreement = await callService(() => lm.findAgreement(customer));
+    if (!agreement) throw invalid(noAgreement(customer));
+    if (plan && !(await callService(() => lm.hasPlan(agreement.uuid, plan)))) {
+      throw invalid(`subscription_uuid: ${invalidPk(plan)}`, { subscription_uuid: [invalidPk(plan)] });
+    }
+    return parsed.request;
+  }
+
   return {
     /**
      * Makes the job if the workflow was started without one (its request checked with the HTTP
@@ -217,40 +199,33 @@ export function createBulkEnrollmentActivities({ clients }: { clients: ServiceCl
      */
     async prepareBulkEnrollmentJob(input: PrepareBulkEnrollmentInput): Promise<JobPlan> {
       return heartbeating(async () => {
-        let request: EnsureJobInput['request'];
-        if (input.request !== undefined) {
-          const parsed = parseBulkEnrollmentRequest(input.request);
-          if (!parsed.ok) throw invalid(parsed.message, parsed.errors);
-          request = parsed.request;
-          const { enterprise_customer_uuid: customer, subscription_uuid: plan } = parsed.request;
-          const agreement = await callService(() => lm.findAgreement(customer));
-          if (!agreement) throw invalid(noAgreement(customer));
-          if (plan && !(await callService(() => planOfAgreement(lm, agreement.uuid, plan)))) {
-            throw invalid(`subscription_uuid: ${invalidPk(plan)}`, { subscription_uuid: [invalidPk(plan)] });
-          }
-        }
-        const job = await callService(() =>
-          records.ensureJob({
+        let job = await findJobSnapshot(db, input.job_uuid);
+        if (!job) {
+          if (input.request === undefined) throw invalid(`No bulk enrollment job ${input.job_uuid}.`);
+          const request = await checkedRequest(input.request);
+          job = await createJob(db, {
             job_uuid: input.job_uuid,
             workflow_id: input.workflow_id,
             request,
-            emails_per_chunk: input.emails_per_chunk,
-            courses_per_chunk: input.courses_per_chunk,
-          }),
-        );
+            ...chunkSizes(input.emails_per_chunk, input.courses_per_chunk),
+            requested_by: null,
+          });
+        }
         let emails: string[] | undefined;
         if (!job.prepared && job.enroll_all && job.subscription_uuid) {
           const plan = job.subscription_uuid;
           emails = await callService(() => lm.planLicenseeEmails(plan));
         }
-        return callService(() => records.prepare(job.job_uuid, { emails }));
+        const plan = await prepareJob(db, job.job_uuid, emails);
+        if (!plan) throw invalid(`No bulk enrollment job ${input.job_uuid}.`);
+        return plan;
       });
     },
 
     async enrollBulkEnrollmentChunk(input: BulkEnrollmentChunkInput): Promise<BulkEnrollmentChunkResult> {
       return heartbeating(async () => {
         const { chunk } = input;
-        const lists = await callService(() => records.lists(input.job_uuid, chunk));
+        const lists = await chunkLists(db, input.job_uuid, chunk);
         const pairs: JobPair[] = lists.emails.flatMap((email, i) =>
           lists.course_run_keys.map((course_run_key, j) => ({
             email_index: chunk.email_from + i,
@@ -260,13 +235,15 @@ export function createBulkEnrollmentActivities({ clients }: { clients: ServiceCl
           })),
         );
         const outcomes = await chunkOutcomes(input, pairs);
-        await callService(() => records.record(input.job_uuid, { chunk, groups: groupOutcomes(chunk, outcomes) }));
+        await recordOutcomes(db, input.job_uuid, { chunk, groups: groupOutcomes(chunk, outcomes) });
         return { index: chunk.index, pairs: pairs.length, ...countOutcomes(outcomes) };
       });
     },
 
-    finishBulkEnrollmentJob(input: { job_uuid: string } & FinishJobInput): Promise<FinishJobResult> {
-      return callService(() => records.finish(input.job_uuid, { state: input.state, error: input.error ?? null }));
+    async finishBulkEnrollmentJob(input: { job_uuid: string } & FinishJobInput): Promise<FinishJobResult> {
+      const result = await finishJob(db, input.job_uuid, { state: input.state, error: input.error ?? null });
+      if (!result) throw invalid(`No bulk enrollment job ${input.job_uuid}.`);
+      return result;
     },
   };
 }

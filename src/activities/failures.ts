@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { ServiceError } from '../lib/http-client';
+import { FAILURE } from '../workflows/retry-policies';
 
 /**
  * Turns a downstream failure into what Temporal should do with it: a retryable failure for
@@ -12,9 +13,14 @@ export function toActivityFailure(err: unknown): unknown {
     { service: err.service, operation: err.operation, status: err.status ?? null, body: err.body ?? null },
   ];
   if (err.retryable) {
-    return ApplicationFailure.create({ type: 'ServiceUnavailable', message: err.message, details });
+    return ApplicationFailure.create({ type: FAILURE.serviceUnavailable, message: err.message, details });
   }
-  return ApplicationFailure.create({ type: 'ServiceRejected', message: err.message, details, nonRetryable: true });
+  return ApplicationFailure.create({
+    type: FAILURE.serviceRejected,
+    message: err.message,
+    details,
+    nonRetryable: true,
+  });
 }
 
 /** Runs `fn`, translating service errors as `toActivityFailure` describes. */

@@ -5,6 +5,7 @@ import type { ServiceClients } from '../clients';
 import type { CreatePlanInput, LmAgreement, LmPlan, LmRenewal } from '../clients/license-manager';
 import type { LmsCatalog } from '../clients/lms';
 import { describeIssues, issuesToFieldErrors } from '../lib/validation';
+import { FAILURE } from '../workflows/retry-policies';
 import { callService } from './failures';
 
 /**
@@ -43,7 +44,7 @@ export interface ProvisioningActivityDeps {
 }
 
 const conflict = (message: string) =>
-  ApplicationFailure.create({ type: 'ProvisioningConflict', message, nonRetryable: true });
+  ApplicationFailure.create({ type: FAILURE.provisioningConflict, message, nonRetryable: true });
 
 export function createProvisioningActivities({ clients, siteDomain }: ProvisioningActivityDeps) {
   const lms = clients.lmsApi;
@@ -58,7 +59,7 @@ export function createProvisioningActivities({ clients, siteDomain }: Provisioni
       const parsed = provisioningRequestSchema.safeParse(input);
       if (parsed.success) return parsed.data;
       throw ApplicationFailure.create({
-        type: 'InvalidProvisioningRequest',
+        type: FAILURE.invalidProvisioningRequest,
         message: `Invalid provisioning request: ${describeIssues(parsed.error.issues)}`,
         details: [issuesToFieldErrors(parsed.error.issues)],
         nonRetryable: true,

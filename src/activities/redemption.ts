@@ -1,16 +1,17 @@
-import { historicalRedemptionUuids, redemptionIdempotencyKey } from '../access/learner-credit/idempotency';
+import type { Kysely } from 'kysely';
+import type { LearnerCreditFacts } from '../access/learner-credit/facts';
 import { REASON } from '../access/learner-credit/reasons';
 import type {
   FinishInput,
-  GatheredFacts,
   PolicySnapshot,
   ReserveResult,
   StartAttemptInput,
   StartAttemptResult,
 } from '../access/learner-credit/redemption-contract';
+import { finishAttempt, reconcileReversals, reserve, startAttempt } from '../access/learner-credit/redemption-store';
+import type { AccessDB } from '../access/schema';
 import type { ServiceClients } from '../clients';
-import type { LedgerTransaction, SubsidyCanRedeem } from '../clients/subsidy';
-import { ServiceError } from '../lib/http-client';
+import type { LedgerTransaction } from '../clients/subsidy';
 import { callService } from './failures';
 
 /** Reasons a reversal (a refund not yet seen here) could have caused: re-check after reconciling. */
@@ -33,101 +34,55 @@ export interface CheckAndReserveResult {
   result: ReserveResult;
 }
 
-/** Facts for the can_redeem rules from the lms, catalog and subsidy, fetched in parallel. */
-export async function gatherRedemptionFacts(
-  clients: ServiceClients,
-  policy: PolicySnapshot,
-  lmsUserId: number,
-  contentKey: string,
-): Promise<{ facts: GatheredFacts; subsidy: SubsidyCanRedeem }> {
-  const [learner, content, answer] = await Promise.all([
-    clients.lmsApi.findLearner(policy.enterprise_customer_uuid, lmsUserId),
-    clients.catalogApi.contentInCatalog(policy.catalog_uuid, [contentKey]),
-    clients.subsidyApi.canRedeem(policy.subsidy_uuid, lmsUserId, contentKey).catch((err: unknown) => err),
-  ]);
-  const item = content.find((c) => c.content_key === contentKey);
-  let subsidy: SubsidyCanRedeem;
-  if (!(answer instanceof Error)) subsidy = answer as SubsidyCanRedeem;
-  else if (answer instanceof ServiceError && !answer.retryable && !item) {
-    // The subsidy cannot price content the catalog does not have (422 content_not_found); the
-    // catalog check comes first and refuses anyway, so only the history is needed.
-    const history = await clients.subsidyApi.learnerContentTransactions(policy.subsidy_uuid, lmsUserId, contentKey);
-    subsidy = { can_redeem: false, content_price: null, unit: 'usd_cents', all_transactions: history, active: false };
-  } else throw answer;
-  return {
-    subsidy,
-    facts: {
-      learner_group_uuids: learner ? (learner.enterprise_group ?? []) : null,
-      content_in_catalog: item !== undefined,
-      content: item ? { price_cents: item.content_price, enroll_by: item.enroll_by_date } : null,
-      subsidy_active: subsidy.active,
-      subsidy_can_redeem: subsidy.can_redeem,
-      reversed_transaction_uuids: subsidy.all_transactions
-        .filter((t) => t.reversal?.state === 'committed')
-        .map((t) => t.uuid),
-    },
-  };
-}
-
-/** The ledger key of this learner's next redemption of this content in this policy (spec §7.3). */
-export function nextIdempotencyKey(
-  policy: PolicySnapshot,
-  lmsUserId: number,
-  contentKey: string,
-  history: readonly LedgerTransaction[],
-): string {
-  return redemptionIdempotencyKey({
-    subsidyUuid: policy.subsidy_uuid,
-    lmsUserId,
-    contentKey,
-    policyUuid: policy.uuid,
-    historicalRedemptionUuids: historicalRedemptionUuids(history),
-  });
+export interface RedemptionActivityDeps {
+  db: Kysely<AccessDB>;
+  clients: ServiceClients;
+  facts: LearnerCreditFacts;
 }
 
 /**
- * The redemption steps (spec learner-credit §7, reshaped): every one idempotent by the ledger
- * idempotency key or the workflow run, so a retried attempt or a replaced worker repeats
- * nothing.
+ * The redemption steps (spec learner-credit §7, reshaped): the attempt row, check-and-reserve
+ * and the attempt's end are written straight into the orchestrator's own records; the ledger and
+ * the lms are reached over HTTP. Every step is idempotent by the ledger idempotency key or the
+ * workflow run, so a retried attempt or a replaced worker repeats nothing.
  */
-export function createRedemptionActivities({ clients }: { clients: ServiceClients }) {
-  const access = clients.access;
+export function createRedemptionActivities({ db, clients, facts }: RedemptionActivityDeps) {
   const subsidy = clients.subsidyApi;
   return {
     startRedemptionAttempt(input: StartAttemptInput): Promise<StartAttemptResult> {
-      return callService(() => access.startAttempt(input));
+      return startAttempt(db, input);
     },
 
     /**
-     * Gathers the facts (outside any lock), then asks the api to check and reserve under the
-     * policy's aggregate lock. A refusal on a limit is re-checked once after giving back the
-     * amounts of the policy's reversed transactions, which the local aggregates learn here.
+     * Gathers the facts (fresh, outside any lock), then checks and reserves under the policy's
+     * aggregate lock. A refusal on a limit is re-checked once after giving back the amounts of
+     * the policy's reversed transactions, in case the reversal feed has not delivered them yet.
      */
     async checkAndReserveRedemption(t: RedemptionTarget): Promise<CheckAndReserveResult> {
-      return callService(async () => {
-        const { facts, subsidy: ledger } = await gatherRedemptionFacts(clients, t.policy, t.lms_user_id, t.content_key);
-        const idempotencyKey = nextIdempotencyKey(t.policy, t.lms_user_id, t.content_key, ledger.all_transactions);
-        const ask = () =>
-          access.reserve({
-            workflow_id: t.workflow_id,
-            run_id: t.run_id,
-            policy_uuid: t.policy.uuid,
-            lms_user_id: t.lms_user_id,
-            content_key: t.content_key,
-            idempotency_key: idempotencyKey,
-            facts,
-          });
-        let result = await ask();
-        if (result.outcome === 'rejected' && LIMIT_REASONS.has(result.reason)) {
-          const reversed = await subsidy.reversedPolicyTransactions(t.policy.subsidy_uuid, t.policy.uuid);
-          const { reversed: given } = await access.reconcileReversals({
-            policy_uuid: t.policy.uuid,
-            reversed_transaction_uuids: reversed.map((r) => r.uuid),
-          });
-          if (given > 0) result = await ask();
-        }
-        return { idempotency_key: idempotencyKey, result };
-      });
+      const gathered = await callService(() => facts.forRedemption(t.policy, t.lms_user_id, t.content_key));
+      const ask = () =>
+        reserve(db, {
+          workflow_id: t.workflow_id,
+          run_id: t.run_id,
+          policy_uuid: t.policy.uuid,
+          lms_user_id: t.lms_user_id,
+          content_key: t.content_key,
+          idempotency_key: gathered.idempotencyKey,
+          facts: gathered.external,
+          reversed_transaction_uuids: gathered.reversedTransactionUuids,
+        });
+      let result = await ask();
+      if (result.outcome === 'rejected' && LIMIT_REASONS.has(result.reason)) {
+        const reversed = await callService(() =>
+          subsidy.reversedPolicyTransactions(t.policy.subsidy_uuid, t.policy.uuid),
+        );
+        const given = await reconcileReversals(db, {
+          policy_uuid: t.policy.uuid,
+          reversed_transaction_uuids: reversed.map((r) => r.uuid),
+        });
+        if (given > 0) result = await ask();
+      }
+      return { idempotency_key: gathered.idempotencyKey, result };
     },
 
     createLedgerTransaction(input: {
@@ -185,8 +140,8 @@ export function createRedemptionActivities({ clients }: { clients: ServiceClient
       return { state: tx.state };
     },
 
-    async finishRedemptionAttempt(input: FinishInput): Promise<void> {
-      await callService(() => access.finish(input));
+    finishRedemptionAttempt(input: FinishInput): Promise<void> {
+      return finishAttempt(db, input);
     },
   };
 }

@@ -15,7 +15,7 @@ export interface ContentMetadata {
 }
 
 /** How many keys one `get_content_metadata` call may ask for (the catalog's own cap). */
-export const CONTENT_KEYS_PER_CALL = 100;
+const CONTENT_KEYS_PER_CALL = 100;
 
 /** Typed calls to the catalog service. */
 export class CatalogClient {

@@ -1,6 +1,5 @@
 import type { ServiceName } from '../lib/config';
 import { HttpClient, type TokenSource } from '../lib/http-client';
-import { AccessClient } from './access';
 import { CatalogClient } from './catalog';
 import { LicenseManagerClient } from './license-manager';
 import { LmsClient } from './lms';
@@ -16,16 +15,10 @@ export interface ServiceClients {
   licenseManagerApi: LicenseManagerClient;
   catalogApi: CatalogClient;
   subsidyApi: SubsidyClient;
-  /** The api's internal routes (the orchestrator's own records), for the worker. */
-  access: AccessClient;
 }
 
 /** One client per service; base URLs are configuration so the worker can target real deployments. */
-export function createServiceClients(
-  urls: Record<ServiceName, string>,
-  token: TokenSource,
-  apiUrl = 'http://127.0.0.1:8000',
-): ServiceClients {
+export function createServiceClients(urls: Record<ServiceName, string>, token: TokenSource): ServiceClients {
   const make = (service: ServiceName) => new HttpClient({ service, baseUrl: urls[service], token });
   const lms = make('lms');
   const licenseManager = make('license-manager');
@@ -38,10 +31,7 @@ export function createServiceClients(
     subsidy,
     catalogApi: new CatalogClient(catalog),
     subsidyApi: new SubsidyClient(subsidy),
-    access: new AccessClient(new HttpClient({ service: 'api', baseUrl: apiUrl, token })),
     lmsApi: new LmsClient(lms),
     licenseManagerApi: new LicenseManagerClient(licenseManager),
   };
 }
-
-export { HttpClient, ServiceError } from '../lib/http-client';

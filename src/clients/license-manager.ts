@@ -124,6 +124,11 @@ export class LicenseManagerClient {
     });
   }
 
+  /** Is `planUuid` one of the agreement's plans (active or not)? */
+  async hasPlan(agreementUuid: string, planUuid: string): Promise<boolean> {
+    return (await this.listPlans(agreementUuid)).some((p) => p.uuid === planUuid);
+  }
+
   /** 201 with the plan; a 400 because the title is taken in the agreement is `{ titleTaken: true }`. */
   async createPlan(input: CreatePlanInput): Promise<LmPlan | { titleTaken: true }> {
     try {

@@ -66,6 +66,15 @@ export interface LmsBulkEnrollmentAnswer {
 const BASE = '/enterprise/api/v1';
 
 /** Typed calls to the LMS (edx-enterprise) endpoints that provisioning uses (spec provisioning §5). */
+export interface LmsGroupMember {
+  enterprise_group_membership_uuid: string;
+  lms_user_id: number | null;
+  member_details: { user_email: string; user_name: string | null };
+  status: string;
+  created: string;
+  [key: string]: unknown;
+}
+
 export class LmsClient {
   constructor(readonly http: HttpClient) {}
 
@@ -152,6 +161,21 @@ export class LmsClient {
       ) {
         return 'existing';
       }
+      throw err;
+    }
+  }
+
+  /** Every member of an enterprise group (real and pending); undefined when the group is unknown. */
+  async groupMembers(groupUuid: string): Promise<LmsGroupMember[] | undefined> {
+    try {
+      return await fetchAllPages<LmsGroupMember>(
+        this.http,
+        'list group members',
+        `${BASE}/enterprise-group/${groupUuid}/learners/`,
+        {},
+      );
+    } catch (err) {
+      if (err instanceof ServiceError && err.status === 404) return undefined;
       throw err;
     }
   }

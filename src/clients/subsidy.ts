@@ -112,6 +112,17 @@ export class SubsidyClient {
     return body.aggregates.total_quantity;
   }
 
+  /** lms_user_id → the learner's committed, un-reversed redemptions in one policy. */
+  async enrollmentCountsByLearner(subsidyUuid: string, policyUuid: string): Promise<Map<number, number>> {
+    const { body } = await this.http.call<Array<{ lms_user_id: number; total?: number; enrollment_count?: number }>>({
+      operation: 'aggregates by learner',
+      method: 'GET',
+      path: `/api/v1/subsidies/${subsidyUuid}/aggregates-by-learner/`,
+      query: { subsidy_access_policy_uuid: policyUuid },
+    });
+    return new Map(body.map((r) => [r.lms_user_id, r.enrollment_count ?? r.total ?? 0]));
+  }
+
   /** Reserves the price in a pending transaction: 201 new, 200 for a known key or a learner who holds it. */
   async reserve(input: {
     subsidyUuid: string;

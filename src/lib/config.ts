@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULTS, type FeatureSettings } from './defaults';
 
 /**
  * Every environment variable the system reads, in one schema. A bad value stops start-up
@@ -14,6 +15,11 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const optionalUrl = z.url().optional();
+const int = (min: number, max: number, fallback: number) =>
+  z.preprocess(emptyToUndefined, z.coerce.number().int().min(min).max(max).default(fallback));
+const seconds = (max: number, fallback: number) =>
+  z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(max).default(fallback));
+const { provisioning: P, redemption: R, bulkEnrollment: B } = DEFAULTS;
 
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -44,13 +50,11 @@ export const envSchema = z.object({
   LICENSE_MANAGER_PORT: port(8002),
   CATALOG_PORT: port(8003),
   SUBSIDY_PORT: port(8004),
-  /** Base URLs the worker and api use to reach each service. Unset: http://HOST:<service port>. */
+  /** Base URLs the api and the worker use to reach each service. Unset: http://HOST:<service port>. */
   LMS_URL: z.preprocess(emptyToUndefined, optionalUrl),
   LICENSE_MANAGER_URL: z.preprocess(emptyToUndefined, optionalUrl),
   CATALOG_URL: z.preprocess(emptyToUndefined, optionalUrl),
   SUBSIDY_URL: z.preprocess(emptyToUndefined, optionalUrl),
-  /** Base URL the worker uses to reach the api (the orchestrator's own records). Unset: http://HOST:API_PORT. */
-  API_URL: z.preprocess(emptyToUndefined, optionalUrl),
   /** HS256 secret for local tokens. Unset: generated into DATA_DIR/jwt-secret on first start and reused. */
   JWT_SECRET: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
   JWT_ISSUER: z.string().min(1).default('enterprise-access-local'),
@@ -58,57 +62,27 @@ export const envSchema = z.object({
   /** JWKS URL for RS256 tokens issued by a real identity provider (e.g. the LMS). */
   JWT_JWKS_URL: z.preprocess(emptyToUndefined, optionalUrl),
   /** `site.domain` given to enterprise customers created by provisioning (upstream PROVISIONING_DEFAULTS). */
-  PROVISIONING_SITE_DOMAIN: z.string().min(1).default('example.com'),
-  /** How long POST /api/v1/provisioning waits for the workflow before answering 202. */
-  PROVISIONING_WAIT_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(300).default(20)),
-  /** How long one provisioning step retries transient downstream faults before the workflow fails. */
-  PROVISIONING_RETRY_WINDOW_SECONDS: z.preprocess(
-    emptyToUndefined,
-    z.coerce.number().int().min(1).max(86_400).default(600),
-  ),
-  /** How long one attempt of a provisioning step may run before it counts as lost (a crashed worker). */
-  PROVISIONING_ATTEMPT_TIMEOUT_SECONDS: z.preprocess(
-    emptyToUndefined,
-    z.coerce.number().int().min(1).max(3600).default(30),
-  ),
-  /** How long POST .../redeem/ waits for the redemption workflow before answering 202. */
-  REDEMPTION_WAIT_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(300).default(30)),
-  /** How long one redemption step retries transient downstream faults before the redemption fails. */
-  REDEMPTION_RETRY_WINDOW_SECONDS: z.preprocess(
-    emptyToUndefined,
-    z.coerce.number().int().min(1).max(86_400).default(300),
-  ),
-  /** How long one attempt of a redemption step may run before it counts as lost (a crashed worker). */
-  REDEMPTION_ATTEMPT_TIMEOUT_SECONDS: z.preprocess(
-    emptyToUndefined,
-    z.coerce.number().int().min(1).max(3600).default(30),
-  ),
+  PROVISIONING_SITE_DOMAIN: z.string().min(1).default(P.siteDomain),
+  PROVISIONING_WAIT_SECONDS: seconds(300, P.waitSeconds),
+  PROVISIONING_RETRY_WINDOW_SECONDS: int(1, 86_400, P.retryWindowSeconds),
+  PROVISIONING_ATTEMPT_TIMEOUT_SECONDS: int(1, 3600, P.attemptTimeoutSeconds),
+  REDEMPTION_WAIT_SECONDS: seconds(300, R.waitSeconds),
+  REDEMPTION_RETRY_WINDOW_SECONDS: int(1, 86_400, R.retryWindowSeconds),
+  REDEMPTION_ATTEMPT_TIMEOUT_SECONDS: int(1, 3600, R.attemptTimeoutSeconds),
   /**
    * How long can-redeem reuses catalog answers (is the content in the catalog, its price and
    * dates) and learner memberships; upstream caches them for 30 and 10 minutes. 0 disables.
    */
-  LEARNER_CREDIT_CACHE_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(86_400).default(60)),
+  LEARNER_CREDIT_CACHE_SECONDS: int(0, 86_400, R.cacheSeconds),
   /** Bulk license enrollment: emails × course keys per lms call (upstream 25 × 25; at most 1000 pairs a call). */
-  BULK_ENROLLMENT_EMAILS_PER_CHUNK: z.preprocess(
-    emptyToUndefined,
-    z.coerce.number().int().min(1).max(1000).default(25),
-  ),
-  BULK_ENROLLMENT_COURSES_PER_CHUNK: z.preprocess(
-    emptyToUndefined,
-    z.coerce.number().int().min(1).max(1000).default(25),
-  ),
+  BULK_ENROLLMENT_EMAILS_PER_CHUNK: int(1, 1000, B.emailsPerChunk),
+  BULK_ENROLLMENT_COURSES_PER_CHUNK: int(1, 1000, B.coursesPerChunk),
   /** How many chunks of one job are in flight at once. */
-  BULK_ENROLLMENT_CONCURRENT_CHUNKS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(64).default(4)),
+  BULK_ENROLLMENT_CONCURRENT_CHUNKS: int(1, 64, B.concurrentChunks),
   /** Most (email, course) pairs one request may ask for (upstream's BULK_ENROLL_REQUEST_LIMIT was 500). */
-  BULK_ENROLLMENT_MAX_PAIRS: z.preprocess(
-    emptyToUndefined,
-    z.coerce.number().int().min(1).max(1_000_000).default(100_000),
-  ),
+  BULK_ENROLLMENT_MAX_PAIRS: int(1, 1_000_000, B.maxPairs),
   /** How long one chunk retries transient downstream faults before the job fails. */
-  BULK_ENROLLMENT_RETRY_WINDOW_SECONDS: z.preprocess(
-    emptyToUndefined,
-    z.coerce.number().int().min(1).max(86_400).default(900),
-  ),
+  BULK_ENROLLMENT_RETRY_WINDOW_SECONDS: int(1, 86_400, B.retryWindowSeconds),
   /** Enables the test-only fault-injection admin routes on every service. Never in production. */
   FAULT_INJECTION: bool.default(false),
 });
@@ -123,8 +97,8 @@ export interface Config {
   dataDir: string;
   ports: Record<ServiceName | 'api', number>;
   serviceUrls: Record<ServiceName, string>;
-  /** Where the worker reaches the api's internal routes. */
-  apiUrl: string;
+  /** Each feature's settings, typed (the only way code reads them). */
+  settings: FeatureSettings;
 }
 
 export class ConfigError extends Error {
@@ -163,7 +137,32 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       catalog: env.CATALOG_URL ?? local(ports.catalog),
       subsidy: env.SUBSIDY_URL ?? local(ports.subsidy),
     },
-    apiUrl: env.API_URL ?? local(ports.api),
+    settings: featureSettings(env),
+  };
+}
+
+function featureSettings(env: Env): FeatureSettings {
+  return {
+    provisioning: {
+      waitSeconds: env.PROVISIONING_WAIT_SECONDS,
+      retryWindowSeconds: env.PROVISIONING_RETRY_WINDOW_SECONDS,
+      attemptTimeoutSeconds: env.PROVISIONING_ATTEMPT_TIMEOUT_SECONDS,
+      siteDomain: env.PROVISIONING_SITE_DOMAIN,
+    },
+    redemption: {
+      waitSeconds: env.REDEMPTION_WAIT_SECONDS,
+      retryWindowSeconds: env.REDEMPTION_RETRY_WINDOW_SECONDS,
+      attemptTimeoutSeconds: env.REDEMPTION_ATTEMPT_TIMEOUT_SECONDS,
+      cacheSeconds: env.LEARNER_CREDIT_CACHE_SECONDS,
+    },
+    bulkEnrollment: {
+      emailsPerChunk: env.BULK_ENROLLMENT_EMAILS_PER_CHUNK,
+      coursesPerChunk: env.BULK_ENROLLMENT_COURSES_PER_CHUNK,
+      concurrentChunks: env.BULK_ENROLLMENT_CONCURRENT_CHUNKS,
+      maxPairs: env.BULK_ENROLLMENT_MAX_PAIRS,
+      retryWindowSeconds: env.BULK_ENROLLMENT_RETRY_WINDOW_SECONDS,
+      chunksPerRun: DEFAULTS.bulkEnrollment.chunksPerRun,
+    },
   };
 }
 

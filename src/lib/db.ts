@@ -75,7 +75,7 @@ function wrap(kind: DatabaseKind, root: Kysely<unknown>, describe: () => string)
   };
 }
 
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';

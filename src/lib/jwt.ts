@@ -10,13 +10,6 @@ import { z } from 'zod';
  * `email` identifying the caller. Local tokens are HS256; real deployments verify RS256 tokens
  * against the identity provider's JWKS.
  */
-export const SYSTEM_ROLES = [
-  'enterprise_provisioning_admin',
-  'enterprise_openedx_operator',
-  'enterprise_admin',
-  'enterprise_learner',
-] as const;
-
 /**
  * The provisioning service user and support operators: who may provision customers
  * (enterprise-access's `provisioning_admin` feature role) and call the services' operator routes.

@@ -4,7 +4,6 @@ import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { ensureTool } from '../../scripts/ensure-temporal-cli.mjs';
-import { SEARCH_ATTRIBUTE_FLAGS } from '../workflows/definitions';
 
 export interface DevServerOptions {
   /** SQLite file; omit to keep everything in memory (tests). */
@@ -21,6 +20,8 @@ export interface DevServerOptions {
   startTimeoutMs?: number;
   /** Where to record the server's pid, so a run that was killed outright can clean up after itself. */
   pidFile?: string;
+  /** Custom search attributes to register, as `Name=Type` (e.g. `CustomerSlug=Keyword`). */
+  searchAttributes?: readonly string[];
 }
 
 export interface DevServer {
@@ -31,13 +32,13 @@ export interface DevServer {
 }
 
 /** The flags that make the CLI dev server fit this project (shared with the test harness). */
-export function devServerArgs(o: DevServerOptions): string[] {
+function devServerArgs(o: DevServerOptions): string[] {
   const args = ['server', 'start-dev', '--ip', o.ip ?? '127.0.0.1', '--port', String(o.port), '--log-level', 'warn'];
   if (o.ui === false) args.push('--headless');
   else args.push('--ui-port', String(o.uiPort), '--ui-disable-news-fetch');
   if (o.dbFile) args.push('--db-filename', o.dbFile);
   if (o.namespace && o.namespace !== 'default') args.push('--namespace', o.namespace);
-  for (const sa of SEARCH_ATTRIBUTE_FLAGS) args.push('--search-attribute', sa);
+  for (const sa of o.searchAttributes ?? []) args.push('--search-attribute', sa);
   for (const kv of [
     'frontend.enableUpdateWorkflowExecution=true',
     'frontend.enableExecuteMultiOperation=true',
@@ -62,7 +63,7 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-export async function assertPortFree(port: number, host: string, what: string): Promise<void> {
+async function assertPortFree(port: number, host: string, what: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', (err: NodeJS.ErrnoException) =>

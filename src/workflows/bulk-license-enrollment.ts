@@ -2,6 +2,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   continueAsNew,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -9,10 +10,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { chunkCount, chunkRange, pairsIn } from '../access/bulk-enrollment/chunks';
-import type { FinishJobResult, JobPlan, OutcomeCounts } from '../access/bulk-enrollment/contract';
+import type { ChunkRange, FinishJobResult, JobPlan, OutcomeCounts } from '../access/bulk-enrollment/contract';
 import type { Activities } from '../activities';
+import { DEFAULTS } from '../lib/defaults';
 import { searchAttributes, statusQuery } from './definitions';
-import { describeFailure } from './step-log';
+import { FAILURE, RETRY } from './retry-policies';
+import { describeFailure, StepLog } from './step-log';
 
 /** The request fields of a CLI start (the HTTP query and body in one object). */
 const REQUEST_KEYS = [
@@ -53,7 +56,9 @@ export interface BulkEnrollmentResume {
   run: number;
 }
 
-/** What the `status` query answers. */
+const BULK_ENROLLMENT_STEPS = ['prepare', 'enroll_chunks', 'finish'] as const;
+
+/** The `progress` of the `status` query's view. */
 export interface BulkEnrollmentProgress {
   job_uuid: string;
   state: 'preparing' | 'running' | 'finishing' | 'completed' | 'failed';
@@ -70,9 +75,10 @@ export interface BulkEnrollmentProgress {
   error: string | null;
 }
 
-export const BULK_ENROLLMENT_FAILED = 'BulkEnrollmentFailed';
+const BULK_ENROLLMENT_FAILED = 'BulkEnrollmentFailed';
 
-const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' };
+/** Changes of this workflow's commands, by `patched()` id (runs started before keep their history). */
+const PATCHES = { namedActivities: 'bulk-enrollment-named-activities' } as const;
 
 /**
  * A bulk license enrollment job (licenses-and-enrollment §6, reshaped for durability and size):
@@ -97,7 +103,7 @@ export async function bulkLicenseEnrollment(input: BulkLicenseEnrollmentInput): 
   let inFlight = 0;
   let error: string | null = null;
   const total = () => (plan ? chunkCount(plan) : null);
-  setHandler(statusQuery, (): BulkEnrollmentProgress => {
+  const progress = (): BulkEnrollmentProgress => {
     const pairsTotal = plan ? plan.email_count * plan.course_count : null;
     const pairsDone = counts.success + counts.pending + counts.failed;
     return {
@@ -113,49 +119,75 @@ export async function bulkLicenseEnrollment(input: BulkLicenseEnrollmentInput): 
       percent: pairsTotal ? Math.floor((1000 * pairsDone) / pairsTotal) / 10 : state === 'completed' ? 100 : 0,
       error,
     };
-  });
+  };
+  const steps = new StepLog(BULK_ENROLLMENT_STEPS, `Bulk enrollment job ${jobUuid}`).withProgress(progress);
+  setHandler(statusQuery, () => steps.view());
+  const named = patched(PATCHES.namedActivities);
+  if (resume) steps.skip('prepare', 'prepared by the first run of this job');
 
-  const window = `${input.retry_window_seconds ?? 900} seconds`;
+  const window = `${input.retry_window_seconds ?? DEFAULTS.bulkEnrollment.retryWindowSeconds} seconds`;
   const prepareStep = proxyActivities<Activities>({
     activityId: 'prepare',
+    summary: `job ${jobUuid}: read the request, number its emails and course keys`,
     startToCloseTimeout: '5 minutes',
     heartbeatTimeout: '30 seconds',
     scheduleToCloseTimeout: window,
-    retry,
+    retry: RETRY.transient,
   });
-  const chunkStep = proxyActivities<Activities>({
-    startToCloseTimeout: '5 minutes',
-    heartbeatTimeout: '15 seconds',
-    scheduleToCloseTimeout: window,
-    retry,
-  });
+  const chunkStep = (chunk: ChunkRange) =>
+    proxyActivities<Activities>({
+      ...(named ? { activityId: `enroll_chunks/${chunk.index}` } : {}),
+      summary:
+        `chunk ${chunk.index}: emails ${chunk.email_from}–${chunk.email_to - 1} × ` +
+        `courses ${chunk.course_from}–${chunk.course_to - 1}`,
+      startToCloseTimeout: '5 minutes',
+      heartbeatTimeout: '15 seconds',
+      scheduleToCloseTimeout: window,
+      retry: RETRY.transient,
+    });
   // Bookkeeping must land even after a failure: retried without a window.
-  const book = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry });
+  const book = (summary: string) =>
+    proxyActivities<Activities>({
+      ...(named ? { activityId: 'finish' } : {}),
+      summary,
+      startToCloseTimeout: '1 minute',
+      retry: RETRY.transient,
+    });
 
   const fail = async (message: string, type = BULK_ENROLLMENT_FAILED): Promise<never> => {
     state = 'failed';
     error = message;
-    const result = await book
-      .finishBulkEnrollmentJob({ job_uuid: jobUuid, state: 'failed', error: message })
+    const result = await steps
+      .track('finish', { state: 'failed' }, () =>
+        book(`job ${jobUuid}: failed; pairs never tried become failed`).finishBulkEnrollmentJob({
+          job_uuid: jobUuid,
+          state: 'failed',
+          error: message,
+        }),
+      )
       .catch(() => null);
+    steps.end('failed');
     throw ApplicationFailure.create({ type, message, details: [result], nonRetryable: true });
   };
 
   if (!plan) {
     const hasRequest = REQUEST_KEYS.some((k) => input[k] !== undefined);
     try {
-      plan = await prepareStep.prepareBulkEnrollmentJob({
-        job_uuid: jobUuid,
-        workflow_id: workflowId,
-        request: hasRequest ? Object.fromEntries(REQUEST_KEYS.map((k) => [k, input[k]])) : undefined,
-        emails_per_chunk: input.emails_per_chunk,
-        courses_per_chunk: input.courses_per_chunk,
-      });
+      plan = await steps.track('prepare', { job_uuid: jobUuid, from_cli: hasRequest }, () =>
+        prepareStep.prepareBulkEnrollmentJob({
+          job_uuid: jobUuid,
+          workflow_id: workflowId,
+          request: hasRequest ? Object.fromEntries(REQUEST_KEYS.map((k) => [k, input[k]])) : undefined,
+          emails_per_chunk: input.emails_per_chunk,
+          courses_per_chunk: input.courses_per_chunk,
+        }),
+      );
     } catch (err) {
       const cause = err instanceof ActivityFailure ? err.cause : undefined;
-      if (cause instanceof ApplicationFailure && cause.type === 'InvalidBulkEnrollmentRequest') {
+      if (cause instanceof ApplicationFailure && cause.type === FAILURE.invalidBulkEnrollmentRequest) {
         state = 'failed';
         error = cause.message;
+        steps.end('failed');
         throw ApplicationFailure.create({
           type: cause.type,
           message: cause.message,
@@ -174,8 +206,8 @@ export async function bulkLicenseEnrollment(input: BulkLicenseEnrollmentInput): 
   ]);
 
   const chunks = chunkCount(job);
-  const perRun = Math.max(1, input.chunks_per_run ?? 500);
-  const lanes = Math.max(1, Math.min(input.concurrent_chunks ?? 4, 64));
+  const perRun = Math.max(1, input.chunks_per_run ?? DEFAULTS.bulkEnrollment.chunksPerRun);
+  const lanes = Math.max(1, Math.min(input.concurrent_chunks ?? DEFAULTS.bulkEnrollment.concurrentChunks, 64));
   let startedHere = 0;
   let failure: unknown;
   const more = () =>
@@ -187,7 +219,7 @@ export async function bulkLicenseEnrollment(input: BulkLicenseEnrollmentInput): 
       startedHere += 1;
       inFlight += 1;
       try {
-        const r = await chunkStep.enrollBulkEnrollmentChunk({
+        const r = await chunkStep(chunk).enrollBulkEnrollmentChunk({
           job_uuid: job.job_uuid,
           enterprise_customer_uuid: job.enterprise_customer_uuid,
           subscription_uuid: job.subscription_uuid,
@@ -205,7 +237,13 @@ export async function bulkLicenseEnrollment(input: BulkLicenseEnrollmentInput): 
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(lanes, Math.max(chunks - next, 0)) }, lane));
+  await steps
+    .track('enroll_chunks', { chunks, concurrent_chunks: lanes, first_chunk: next }, async () => {
+      await Promise.all(Array.from({ length: Math.min(lanes, Math.max(chunks - next, 0)) }, lane));
+      if (failure !== undefined) throw (failure as { err: unknown }).err;
+      return { chunks_done: done };
+    })
+    .catch(() => undefined);
 
   if (failure !== undefined) {
     const f = failure as { err: unknown; chunk: number };
@@ -223,7 +261,10 @@ export async function bulkLicenseEnrollment(input: BulkLicenseEnrollmentInput): 
     });
   }
   state = 'finishing';
-  const result = await book.finishBulkEnrollmentJob({ job_uuid: job.job_uuid, state: 'completed' });
+  const result = await steps.track('finish', { state: 'completed' }, () =>
+    book(`job ${job.job_uuid}: completed`).finishBulkEnrollmentJob({ job_uuid: job.job_uuid, state: 'completed' }),
+  );
   state = 'completed';
+  steps.end('completed');
   return result;
 }

@@ -5,8 +5,6 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery } from '@temporalio/workflow';
 
-export const DEFAULT_TASK_QUEUE = 'enterprise-access';
-
 /**
  * Custom search attributes, registered on the dev server by `npm start` and the tests
  * (`--search-attribute Name=Type`); a production namespace needs them registered once:

@@ -16,7 +16,9 @@ import {
 } from '../access/provisioning/response';
 import { adminEmails, catalogFor, paidPlanDates } from '../access/provisioning/rules';
 import type { Activities } from '../activities';
+import { DEFAULTS } from '../lib/defaults';
 import { searchAttributes, statusQuery } from './definitions';
+import { FAILURE, RETRY, stepOptions } from './retry-policies';
 import { StepLog } from './step-log';
 
 /** Step names as upstream's step-input KEYs, in upstream order (spec provisioning §4). */
@@ -31,9 +33,9 @@ export const PROVISIONING_STEPS = [
 ] as const;
 
 export interface ProvisioningOptions {
-  /** How long transient faults of one step are retried before the workflow fails (default 600 s). */
+  /** How long transient faults of one step are retried before the workflow fails (PROVISIONING_RETRY_WINDOW_SECONDS). */
   retryWindowSeconds?: number;
-  /** How long one attempt may take before it counts as lost, e.g. to a crashed worker (default 30 s). */
+  /** How long one attempt may take before it counts as lost, e.g. to a crashed worker. */
   attemptTimeoutSeconds?: number;
 }
 
@@ -49,37 +51,37 @@ export async function provisionNewCustomer(
   input: unknown,
   options: ProvisioningOptions = {},
 ): Promise<ProvisioningResponse> {
-  const steps = new StepLog(PROVISIONING_STEPS);
-  setHandler(statusQuery, () => steps.view());
-
   const req: ProvisioningRequest = await validate(input);
-  upsertSearchAttributes([{ key: searchAttributes.CustomerSlug, value: req.enterprise_customer.slug }]);
-
-  const window = `${options.retryWindowSeconds ?? 600} seconds`;
-  // One proxy per step so each activity carries the step's name as its id: the status view
-  // finds a step's attempts in the workflow's history by it.
-  const step = (activityId: string) =>
-    proxyActivities<Activities>({
-      activityId,
-      startToCloseTimeout: `${options.attemptTimeoutSeconds ?? 30} seconds`,
-      scheduleToCloseTimeout: window,
-      retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-    });
-
   const { name, slug, country } = req.enterprise_customer;
+  const steps = new StepLog(PROVISIONING_STEPS, `Provision ${slug} (${name})`);
+  setHandler(statusQuery, () => steps.view());
+  upsertSearchAttributes([{ key: searchAttributes.CustomerSlug, value: slug }]);
+
+  const timeouts = {
+    retryWindowSeconds: options.retryWindowSeconds ?? DEFAULTS.provisioning.retryWindowSeconds,
+    attemptTimeoutSeconds: options.attemptTimeoutSeconds ?? DEFAULTS.provisioning.attemptTimeoutSeconds,
+  };
+  // One proxy per step so each activity carries the step's name as its id (the status view finds
+  // a step's attempts in the workflow's history by it) and a summary naming its record.
+  const step = (activityId: string, summary: string) =>
+    proxyActivities<Activities>(stepOptions(activityId, summary, timeouts));
+
   const customer = await steps.run('create_customer', { name, slug, country }, () =>
-    step('create_customer').getOrCreateCustomer({ name, slug, country }),
+    step('create_customer', `lms: enterprise customer ${slug}`).getOrCreateCustomer({ name, slug, country }),
   );
   upsertSearchAttributes([{ key: searchAttributes.CustomerUuid, value: customer.uuid }]);
 
   const emails = adminEmails(req);
   const admins = await steps.run('create_enterprise_admin_users', { user_emails: emails }, async () => {
-    const snapshot = await step('create_enterprise_admin_users/list').listCustomerAdmins(customer.uuid);
+    const snapshot = await step('create_enterprise_admin_users/list', `lms: admins of ${slug}`).listCustomerAdmins(
+      customer.uuid,
+    );
     const known = new Set([...snapshot.admins, ...snapshot.pending].map((e) => e.toLowerCase()));
     const outcomes = await Promise.all(
       emails.map(async (email) => {
         if (known.has(email.toLowerCase())) return { email, created: false };
-        const outcome = await step(`create_enterprise_admin_users/${email.toLowerCase()}`).ensureAdmin({
+        const id = `create_enterprise_admin_users/${email.toLowerCase()}`;
+        const outcome = await step(id, `lms: admin ${email} of ${slug}`).ensureAdmin({
           customerUuid: customer.uuid,
           email,
         });
@@ -91,12 +93,19 @@ export async function provisionNewCustomer(
 
   const catalogInput = catalogFor(req);
   const catalog = await steps.run('create_catalog', catalogInput, () =>
-    step('create_catalog').getOrCreateCatalog({ customerUuid: customer.uuid, ...catalogInput }),
+    step('create_catalog', `lms + catalog: catalog "${catalogInput.title}"`).getOrCreateCatalog({
+      customerUuid: customer.uuid,
+      ...catalogInput,
+    }),
   );
 
   const defaultCatalogUuid = req.customer_agreement?.default_catalog_uuid ?? null;
   const agreement = await steps.run('create_customer_agreement', { default_catalog_uuid: defaultCatalogUuid }, () =>
-    step('create_customer_agreement').getOrCreateAgreement({ customerUuid: customer.uuid, slug, defaultCatalogUuid }),
+    step('create_customer_agreement', `license-manager: customer agreement of ${slug}`).getOrCreateAgreement({
+      customerUuid: customer.uuid,
+      slug,
+      defaultCatalogUuid,
+    }),
   );
 
   const trialIn = req.trial_subscription_plan;
@@ -117,7 +126,9 @@ export async function provisionNewCustomer(
     enterprise_catalog_uuid: trialIn.enterprise_catalog_uuid ?? catalog.uuid,
   };
   const trial = await steps.run('create_trial_subscription_plan', trialPayload, () =>
-    step('create_trial_subscription_plan').getOrCreatePlan(trialPayload),
+    step('create_trial_subscription_plan', `license-manager: trial plan "${trialIn.title}"`).getOrCreatePlan(
+      trialPayload,
+    ),
   );
 
   const paidIn = req.first_paid_subscription_plan;
@@ -132,7 +143,9 @@ export async function provisionNewCustomer(
     enterprise_catalog_uuid: paidIn.enterprise_catalog_uuid ?? catalog.uuid,
   };
   const paid = await steps.run('create_first_paid_subscription_plan', paidPayload, () =>
-    step('create_first_paid_subscription_plan').getOrCreatePlan(paidPayload),
+    step('create_first_paid_subscription_plan', `license-manager: paid plan "${paidIn.title}"`).getOrCreatePlan(
+      paidPayload,
+    ),
   );
 
   const renewalPayload = {
@@ -143,9 +156,13 @@ export async function provisionNewCustomer(
     renewed_expiration_date: paid.expiration_date,
   };
   const renewal = await steps.run('create_subscription_plan_renewal', renewalPayload, () =>
-    step('create_subscription_plan_renewal').getOrCreateRenewal(renewalPayload),
+    step(
+      'create_subscription_plan_renewal',
+      `license-manager: renewal "${trialIn.title}" → "${paidIn.title}"`,
+    ).getOrCreateRenewal(renewalPayload),
   );
 
+  steps.end('completed');
   return {
     enterprise_customer: { uuid: customer.uuid, name: customer.name, country: customer.country, slug: customer.slug },
     customer_admins: { created_admins: admins.created_admins, existing_admins: admins.existing_admins },
@@ -160,11 +177,8 @@ export async function provisionNewCustomer(
 
 const { validateProvisioningRequest } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10 seconds',
-  retry: {
-    initialInterval: '100 milliseconds',
-    maximumAttempts: 3,
-    nonRetryableErrorTypes: ['InvalidProvisioningRequest'],
-  },
+  summary: 'check the request against the API schema',
+  retry: RETRY.quick,
 });
 
 /** The request, validated and normalised by the HTTP edge's own schema; invalid input fails the run at once. */
@@ -173,7 +187,7 @@ async function validate(input: unknown): Promise<ProvisioningRequest> {
     return await validateProvisioningRequest(input);
   } catch (err) {
     const cause = err instanceof ActivityFailure ? err.cause : undefined;
-    if (cause instanceof ApplicationFailure && cause.type === 'InvalidProvisioningRequest') {
+    if (cause instanceof ApplicationFailure && cause.type === FAILURE.invalidProvisioningRequest) {
       throw ApplicationFailure.create({
         type: cause.type,
         message: cause.message,

@@ -1,6 +1,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -8,8 +9,10 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { LedgerTransaction } from '../clients/subsidy';
+import { DEFAULTS } from '../lib/defaults';
 import { searchAttributes, statusQuery } from './definitions';
-import { describeFailure } from './step-log';
+import { FAILURE, RETRY, stepOptions } from './retry-policies';
+import { describeFailure, StepLog } from './step-log';
 
 export interface RedeemInput {
   policy_uuid: string;
@@ -21,9 +24,9 @@ export interface RedeemInput {
   request_uuid?: string | null;
   /** Who asked (the token's username or user id), for the attempt row. */
   requested_by?: string | null;
-  /** How long transient faults of one step are retried (default 300 s). */
+  /** How long transient faults of one step are retried (REDEMPTION_RETRY_WINDOW_SECONDS). */
   retry_window_seconds?: number;
-  /** How long one attempt of a step may run before it counts as lost, e.g. to a crashed worker (default 30 s). */
+  /** How long one attempt of a step may run before it counts as lost, e.g. to a crashed worker. */
   attempt_timeout_seconds?: number;
 }
 
@@ -35,6 +38,9 @@ export const REDEEM_FAILURES = {
   enrollmentFailed: 'EnrollmentFailed',
   stepFailed: 'RedemptionStepFailed',
 } as const;
+
+/** Changes of this workflow's commands, by `patched()` id (runs started before keep their history). */
+const PATCHES = { namedBookkeeping: 'redeem-named-bookkeeping-activities' } as const;
 
 export const REDEEM_STEPS = [
   'start_attempt',
@@ -48,7 +54,7 @@ export const REDEEM_STEPS = [
 /** The downstream's status and body, when a step failed on a service's answer. */
 function downstream(err: unknown): { status: number | null; body: unknown } {
   const cause = err instanceof ActivityFailure ? err.cause : undefined;
-  if (cause instanceof ApplicationFailure && cause.type === 'ServiceRejected') {
+  if (cause instanceof ApplicationFailure && cause.type === FAILURE.serviceRejected) {
     const d = cause.details?.[0] as { status?: number; body?: unknown } | undefined;
     return { status: d?.status ?? null, body: d?.body ?? null };
   }
@@ -71,43 +77,51 @@ const errorCode = (body: unknown, fallback: string) =>
 export async function redeem(input: RedeemInput): Promise<LedgerTransaction> {
   const { workflowId: workflow_id, runId: run_id } = workflowInfo();
   const ref = { workflow_id, run_id };
-  let current: string = REDEEM_STEPS[0];
   let idempotencyKey: string | null = null;
   let transactionUuid: string | null = null;
-  setHandler(statusQuery, () => ({
-    current_step: current,
+  const learner = `learner ${input.lms_user_id}`;
+  const steps = new StepLog(REDEEM_STEPS, `Redeem ${input.content_key} for ${learner}`).withProgress(() => ({
     idempotency_key: idempotencyKey,
     transaction_uuid: transactionUuid,
   }));
+  setHandler(statusQuery, () => steps.view());
   upsertSearchAttributes([
     { key: searchAttributes.PolicyUuid, value: input.policy_uuid },
     { key: searchAttributes.LmsUserId, value: input.lms_user_id },
   ]);
 
-  const retry = { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds' };
-  const window = `${input.retry_window_seconds ?? 300} seconds`;
-  const step = (name: (typeof REDEEM_STEPS)[number]) => {
-    current = name;
-    return proxyActivities<Activities>({
-      activityId: name,
-      startToCloseTimeout: `${input.attempt_timeout_seconds ?? 30} seconds`,
-      scheduleToCloseTimeout: window,
-      retry,
-    });
+  const timeouts = {
+    retryWindowSeconds: input.retry_window_seconds ?? DEFAULTS.redemption.retryWindowSeconds,
+    attemptTimeoutSeconds: input.attempt_timeout_seconds ?? DEFAULTS.redemption.attemptTimeoutSeconds,
   };
-  // Bookkeeping steps must land even when the redemption failed: retried without a window.
-  const record = proxyActivities<Activities>({
-    startToCloseTimeout: `${input.attempt_timeout_seconds ?? 30} seconds`,
-    retry,
-  });
-  const finish = (f: Omit<Parameters<Activities['finishRedemptionAttempt']>[0], 'workflow_id' | 'run_id'>) =>
-    record.finishRedemptionAttempt({ ...ref, ...f, idempotency_key: idempotencyKey });
+  const step = (name: (typeof REDEEM_STEPS)[number], summary: string) =>
+    proxyActivities<Activities>(stepOptions(name, summary, timeouts));
+  // Bookkeeping must land even when the redemption failed: retried without a window. Runs
+  // started before the bookkeeping activities were named keep Temporal's own activity ids.
+  const named = patched(PATCHES.namedBookkeeping);
+  const record = (activityId: string, summary: string) =>
+    proxyActivities<Activities>({
+      ...(named ? { activityId } : {}),
+      summary,
+      startToCloseTimeout: `${timeouts.attemptTimeoutSeconds} seconds`,
+      retry: RETRY.transient,
+    });
+  const finish = async (f: Omit<Parameters<Activities['finishRedemptionAttempt']>[0], 'workflow_id' | 'run_id'>) => {
+    await steps.track('finish_attempt', { outcome: f.outcome }, () =>
+      record('finish_attempt', `attempt row: ${f.outcome}`).finishRedemptionAttempt({
+        ...ref,
+        ...f,
+        idempotency_key: idempotencyKey,
+      }),
+    );
+    steps.end(f.outcome === 'redeemed' ? 'completed' : 'failed');
+  };
   const fail = async (type: string, message: string, details: unknown, code: string) => {
     await finish({ outcome: 'failed', error_code: code, error_message: message, transaction_uuid: transactionUuid });
     return ApplicationFailure.create({ type, message, details: [details], nonRetryable: true });
   };
 
-  const { policy } = await step('start_attempt').startRedemptionAttempt({
+  const attemptInput = {
     ...ref,
     policy_uuid: input.policy_uuid,
     lms_user_id: input.lms_user_id,
@@ -115,7 +129,10 @@ export async function redeem(input: RedeemInput): Promise<LedgerTransaction> {
     assignment_uuid: input.assignment_uuid ?? null,
     request_uuid: input.request_uuid ?? null,
     requested_by: input.requested_by ?? null,
-  });
+  };
+  const { policy } = await steps.track('start_attempt', attemptInput, () =>
+    step('start_attempt', `attempt row: started (policy ${input.policy_uuid})`).startRedemptionAttempt(attemptInput),
+  );
   if (!policy) {
     throw await fail(REDEEM_FAILURES.policyNotFound, `No policy ${input.policy_uuid}.`, {}, 'policy_not_found');
   }
@@ -124,7 +141,12 @@ export async function redeem(input: RedeemInput): Promise<LedgerTransaction> {
 
   let check: Awaited<ReturnType<Activities['checkAndReserveRedemption']>>;
   try {
-    check = await step('check_and_reserve').checkAndReserveRedemption(target);
+    check = await steps.track('check_and_reserve', { policy_uuid: policy.uuid }, () =>
+      step(
+        'check_and_reserve',
+        `check can_redeem and reserve the price in policy ${policy.uuid}`,
+      ).checkAndReserveRedemption(target),
+    );
   } catch (err) {
     throw await fail(REDEEM_FAILURES.stepFailed, describeFailure(err), downstream(err), 'check_failed');
   }
@@ -141,13 +163,19 @@ export async function redeem(input: RedeemInput): Promise<LedgerTransaction> {
 
   let ledger: Awaited<ReturnType<Activities['createLedgerTransaction']>>;
   try {
-    ledger = await step('create_transaction').createLedgerTransaction({
+    const txInput = {
       policy,
       lms_user_id: input.lms_user_id,
       content_key: input.content_key,
       idempotency_key: check.idempotency_key,
       metadata: input.metadata ?? null,
-    });
+    };
+    ledger = await steps.track('create_transaction', { idempotency_key: check.idempotency_key }, () =>
+      step(
+        'create_transaction',
+        `ledger: pending transaction in subsidy ${policy.subsidy_uuid}`,
+      ).createLedgerTransaction(txInput),
+    );
   } catch (err) {
     const d = downstream(err);
     const type = d.status === null ? REDEEM_FAILURES.stepFailed : REDEEM_FAILURES.ledgerRefused;
@@ -158,6 +186,8 @@ export async function redeem(input: RedeemInput): Promise<LedgerTransaction> {
   const price = -tx.quantity;
   if (tx.state === 'committed') {
     // The ledger already held this (the same key committed earlier, or the learner owns it).
+    steps.skip('enroll', 'the ledger already held a committed transaction');
+    steps.skip('commit_transaction', 'the ledger already held a committed transaction');
     await finish({
       outcome: 'redeemed',
       transaction_uuid: tx.uuid,
@@ -165,7 +195,6 @@ export async function redeem(input: RedeemInput): Promise<LedgerTransaction> {
       price_cents: price,
       already_redeemed: tx.idempotency_key !== check.idempotency_key,
     });
-    current = 'done';
     return tx;
   }
   if (tx.state === 'failed') {
@@ -174,16 +203,19 @@ export async function redeem(input: RedeemInput): Promise<LedgerTransaction> {
 
   let enrollment: { enrollment_uuid: string };
   try {
-    enrollment = await step('enroll').enrollLearner({
+    const enrollInput = {
       customer_uuid: policy.enterprise_customer_uuid,
       lms_user_id: input.lms_user_id,
       course_run_key: input.content_key,
       transaction_uuid: tx.uuid,
-    });
+    };
+    enrollment = await steps.track('enroll', enrollInput, () =>
+      step('enroll', `lms: enroll ${learner} in ${input.content_key}`).enrollLearner(enrollInput),
+    );
   } catch (err) {
     // Compensation: the ledger gives the amount back, then the local reservation is released.
     const message = describeFailure(err);
-    await record.failLedgerTransaction({
+    await record('enroll/compensate', `ledger: fail transaction ${tx.uuid} (compensation)`).failLedgerTransaction({
       subsidy_uuid: policy.subsidy_uuid,
       transaction_uuid: tx.uuid,
       reason: message,
@@ -197,18 +229,19 @@ export async function redeem(input: RedeemInput): Promise<LedgerTransaction> {
     );
   }
 
-  tx = await step('commit_transaction').commitLedgerTransaction({
-    subsidy_uuid: policy.subsidy_uuid,
-    transaction_uuid: tx.uuid,
-    fulfillment_identifier: enrollment.enrollment_uuid,
-  });
-  current = 'finish_attempt';
+  const committed = tx;
+  tx = await steps.track('commit_transaction', { transaction_uuid: tx.uuid }, () =>
+    step('commit_transaction', `ledger: commit transaction ${committed.uuid}`).commitLedgerTransaction({
+      subsidy_uuid: policy.subsidy_uuid,
+      transaction_uuid: committed.uuid,
+      fulfillment_identifier: enrollment.enrollment_uuid,
+    }),
+  );
   await finish({
     outcome: 'redeemed',
     transaction_uuid: tx.uuid,
     fulfillment_identifier: tx.fulfillment_identifier,
     price_cents: price,
   });
-  current = 'done';
   return tx;
 }

@@ -5,6 +5,7 @@ import { LMS_NOTES } from '../../src/access/bulk-enrollment/lms-outcomes';
 import { SUBSCRIPTION_REQUIRED, TOO_MANY_PAIRS } from '../../src/access/bulk-enrollment/request';
 import type { BulkEnrollmentProgress } from '../../src/workflows/bulk-license-enrollment';
 import { statusQuery } from '../../src/workflows/definitions';
+import type { WorkflowStatusView } from '../../src/workflows/step-log';
 import { startTestStack, type TestStack, uniqueId } from '../helpers/stack';
 import { temporalCli } from '../helpers/temporal-cli';
 import {
@@ -271,8 +272,14 @@ describe('a job: the license check with upstream gaps closed, outcomes per pair 
 
   it('the workflow answers its status query and is found by its job uuid', async () => {
     const handle = stack.client.workflow.getHandle(`bulk-license-enrollment-${job}`);
-    const progress = (await handle.query(statusQuery)) as BulkEnrollmentProgress;
-    expect(progress).toMatchObject({
+    const status = (await handle.query(statusQuery)) as WorkflowStatusView;
+    expect(status).toMatchObject({ status: 'completed', current_step: null });
+    expect(status.steps.map((s) => [s.name, s.status])).toEqual([
+      ['prepare', 'succeeded'],
+      ['enroll_chunks', 'succeeded'],
+      ['finish', 'succeeded'],
+    ]);
+    expect(status.progress as BulkEnrollmentProgress).toMatchObject({
       job_uuid: job,
       state: 'completed',
       chunks_total: 1,

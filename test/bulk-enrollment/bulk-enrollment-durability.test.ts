@@ -19,7 +19,7 @@ import {
 let stack: TestStack;
 const workers: WorkerProcess[] = [];
 beforeAll(async () => {
-  stack = await startTestStack({ worker: false });
+  stack = await startTestStack({ worker: false, workerProcesses: true });
 });
 afterAll(async () => {
   for (const w of workers) await w.kill().catch(() => {});

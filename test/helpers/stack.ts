@@ -2,18 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
-import { accessMigrations } from '../../src/access/migrations';
-import { ACCESS_SCHEMA, type AccessDB } from '../../src/access/schema';
-import { buildApi, learnerCreditSettings, provisioningSettings } from '../../src/api/app';
-import { createServiceClients } from '../../src/clients';
+import { buildApi } from '../../src/api/app';
 import { type Config, loadConfig, type ServiceName } from '../../src/lib/config';
 import type { App } from '../../src/lib/fastify/app';
 import type { FaultRule } from '../../src/lib/fastify/faults';
 import { createVerifier, signToken, type TokenClaims } from '../../src/lib/jwt';
 import { createLogger } from '../../src/lib/logger';
-import { migrateSchema } from '../../src/lib/migrations';
 import { serviceTokenSource } from '../../src/lib/service-token';
-import { freePort } from '../../src/lib/temporal-dev-server';
+import { type OrchestratorDeps, orchestratorDeps } from '../../src/orchestrator';
 import { startServices } from '../../src/services/host';
 import { createWorker } from '../../src/worker';
 import { createTestDatabase, type TestDatabase } from './database';
@@ -29,6 +25,8 @@ export interface TestStack {
   client: Client;
   taskQueue: string;
   worker?: Worker;
+  /** The orchestrator's records, clients and settings, as the api and the worker use them. */
+  orchestrator: OrchestratorDeps;
   token(claims: Partial<TokenClaims> & { roles: string[] }): Promise<string>;
   /** Operator token, for service calls in tests. */
   operatorToken(): Promise<string>;
@@ -45,6 +43,8 @@ export interface FaultControl {
 export interface TestStackOptions {
   /** Run a worker in this process on the stack's own task queue (default true). */
   worker?: boolean;
+  /** Workers will also run as child processes (`startWorkerProcess`): they share the database. */
+  workerProcesses?: boolean;
   env?: Record<string, string>;
 }
 
@@ -71,7 +71,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     DATA_DIR: '.test-results/data',
     ...opts.env,
   };
-  const db = await createTestDatabase();
+  const db = await createTestDatabase({ shared: opts.workerProcesses });
   const cleanups: Array<() => Promise<unknown>> = [() => db.drop()];
   const close = async () => {
     for (const c of cleanups.reverse()) await c().catch(() => {});
@@ -90,11 +90,8 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     });
     cleanups.push(() => Promise.all(hosted.map((s) => s.app.close())));
     const urls = Object.fromEntries(hosted.map((s) => [s.name, s.url])) as Record<ServiceName, string>;
-    // The api listens on a port of its own (the worker reaches its internal routes over HTTP).
-    const apiPort = await freePort();
     const config = loadConfig({
       ...baseEnv,
-      API_URL: `http://127.0.0.1:${apiPort}`,
       LMS_URL: urls.lms,
       LICENSE_MANAGER_URL: urls['license-manager'],
       CATALOG_URL: urls.catalog,
@@ -106,24 +103,17 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     cleanups.push(() => connection.close());
     const client = new Client({ connection, namespace: config.env.TEMPORAL_NAMESPACE });
 
-    await migrateSchema(db.database, ACCESS_SCHEMA, accessMigrations);
+    const orchestrator = await orchestratorDeps(config, db.database, secret);
     const api = await buildApi({
       logger: silent,
       verify,
-      db: db.database.forSchema<AccessDB>(ACCESS_SCHEMA),
       temporal: client,
       taskQueue,
       faultInjection: true,
-      provisioning: provisioningSettings(config.env),
-      learnerCredit: learnerCreditSettings(config.env),
-      clients: createServiceClients(
-        config.serviceUrls,
-        serviceTokenSource(secret, config.env.JWT_ISSUER),
-        config.apiUrl,
-      ),
+      ...orchestrator,
     });
     cleanups.push(() => api.close());
-    const apiUrl = await api.listen({ port: apiPort, host: '127.0.0.1' });
+    const apiUrl = await api.listen({ port: 0, host: '127.0.0.1' });
 
     let worker: Worker | undefined;
     if (opts.worker !== false) {
@@ -131,7 +121,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
       worker = await createWorker({
         config,
         connection: native,
-        jwtSecret: secret,
+        orchestrator,
         workflowBundle: { codePath: inject('workflowBundlePath') },
         taskQueue,
       });
@@ -171,6 +161,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
       client,
       taskQueue,
       worker,
+      orchestrator,
       token,
       operatorToken: () => token({ roles: ['enterprise_openedx_operator:*'], username: 'test-operator' }),
       faults,

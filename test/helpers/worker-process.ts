@@ -28,7 +28,8 @@ export async function startWorkerProcess(stack: TestStack, env: Record<string, s
       LICENSE_MANAGER_URL: stack.urls['license-manager'],
       CATALOG_URL: stack.urls.catalog,
       SUBSIDY_URL: stack.urls.subsidy,
-      API_URL: stack.apiUrl,
+      // The worker writes the orchestrator's records itself, in the stack's database.
+      DATABASE_URL: stack.db.url ?? '',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

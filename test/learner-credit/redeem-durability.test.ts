@@ -12,6 +12,7 @@ const workers: WorkerProcess[] = [];
 beforeAll(async () => {
   stack = await startTestStack({
     worker: false,
+    workerProcesses: true,
     env: { REDEMPTION_WAIT_SECONDS: '1', REDEMPTION_ATTEMPT_TIMEOUT_SECONDS: '3' },
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisioningRequestSchema } from '../../src/access/provisioning/request';
-import { provisioningWorkflowId } from '../../src/api/routes/provisioning';
+import { provisioningWorkflowId } from '../../src/api/provisioning/service';
 import { request } from '../helpers/http';
 import { validBody } from '../helpers/provisioning';
 import { provision, provisionedRows } from '../helpers/provisioning-db';

@@ -14,6 +14,7 @@ const workers: WorkerProcess[] = [];
 beforeAll(async () => {
   stack = await startTestStack({
     worker: false,
+    workerProcesses: true,
     env: {
       PROVISIONING_WAIT_SECONDS: '1',
       PROVISIONING_ATTEMPT_TIMEOUT_SECONDS: '3',

@@ -5,6 +5,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { type DevServer, startDevServer } from '../../src/lib/temporal-dev-server';
 import { WORKFLOWS_PATH } from '../../src/worker';
+import { SEARCH_ATTRIBUTE_FLAGS } from '../../src/workflows/definitions';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -35,7 +36,14 @@ export default async function setup(project: TestProject) {
   const outDir = path.resolve('.test-results');
   mkdirSync(outDir, { recursive: true });
   const [started, bundle] = await Promise.all([
-    startDevServer({ port: await freePort(), uiPort: 0, ui: false, fast: true, startTimeoutMs: 90_000 }),
+    startDevServer({
+      port: await freePort(),
+      uiPort: 0,
+      ui: false,
+      fast: true,
+      startTimeoutMs: 90_000,
+      searchAttributes: SEARCH_ATTRIBUTE_FLAGS,
+    }),
     bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger }),
   ]);
   server = started;

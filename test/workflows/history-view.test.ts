@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { stepsFromHistory } from '../../src/api/temporal-views';
+import { stepsFromHistory } from '../../src/api/workflow-runs';
 import { PROVISIONING_STEPS } from '../../src/workflows/provision-new-customer';
 import { HISTORIES_DIR, loadHistory } from '../helpers/replay';
 

@@ -10,8 +10,8 @@ import type { ChunkRange } from './contract';
 
 /** The lms takes at most this many items per call (its MAX_ITEMS). */
 export const MAX_PAIRS_PER_CHUNK = 1000;
-export const DEFAULT_EMAILS_PER_CHUNK = 25;
-export const DEFAULT_COURSES_PER_CHUNK = 25;
+const DEFAULT_EMAILS_PER_CHUNK = 25;
+const DEFAULT_COURSES_PER_CHUNK = 25;
 
 export interface ChunkShape {
   email_count: number;

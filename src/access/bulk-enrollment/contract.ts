@@ -1,12 +1,10 @@
 /**
- * What the bulk-enrollment worker and the api's internal bulk-enrollment routes exchange. The
- * worker asks the services (license-manager, catalog, lms) over HTTP; the api keeps the job and
- * every pair's outcome in its own tables. Every message stays small whatever the job's size: a
- * chunk is named by its index ranges, and its pairs are read from (and written back to) the job
- * record, so nothing large passes through Temporal's history.
+ * The shapes of a bulk enrollment job's records and of the messages between its workflow and its
+ * activities. The activities ask the services (license-manager, catalog, lms) over HTTP and keep
+ * the job and every pair's outcome in the orchestrator's own tables. Every message stays small
+ * whatever the job's size: a chunk is named by its index ranges, and its pairs are read from (and
+ * written back to) the job record, so nothing large passes through Temporal's history.
  */
-
-export const INTERNAL_BULK_ENROLLMENT = '/api/v1/internal/bulk-enrollment';
 
 /** A pair's outcome as the results CSV writes it; `queued` until its chunk has run. */
 export const PAIR_STATUSES = ['queued', 'success', 'pending', 'failed'] as const;
@@ -47,16 +45,6 @@ export interface JobPlan {
   courses_per_chunk: number;
 }
 
-/** Create-or-get a job (internal route). `request` is given when the workflow was started without a job (CLI). */
-export interface EnsureJobInput {
-  job_uuid: string;
-  workflow_id: string;
-  request?: BulkEnrollmentRequest;
-  emails_per_chunk?: number;
-  courses_per_chunk?: number;
-  requested_by?: string | null;
-}
-
 export interface JobSnapshot {
   job_uuid: string;
   enterprise_customer_uuid: string;
@@ -68,11 +56,6 @@ export interface JobSnapshot {
   prepared: boolean;
   emails_per_chunk: number;
   courses_per_chunk: number;
-}
-
-/** Prepares the job (once) with the requested emails, or with `emails` for an enroll-all job. */
-export interface PrepareJobInput {
-  emails?: string[];
 }
 
 /** One chunk: emails [email_from, email_to) × courses [course_from, course_to) of the job. */

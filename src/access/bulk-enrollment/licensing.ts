@@ -55,7 +55,7 @@ export function catalogsToCheck(licenses: Iterable<readonly LicenseFact[]>): str
  * order of preference, and the reason to give when none of them pays for a course.
  * `inCatalog(catalog, course)` answers from the catalog service.
  */
-export function licenseChooser(
+function licenseChooser(
   licenses: readonly LicenseFact[],
   inCatalog: (catalogUuid: string, course: string) => boolean,
 ): (course: string) => LicenseDecision {

@@ -78,7 +78,7 @@ export function countOutcomes(outcomes: readonly PairOutcome[]) {
 }
 
 /** A pair's position in its chunk: emails outside, courses inside. */
-export const positionIn = (chunk: ChunkRange, emailIndex: number, courseIndex: number) =>
+const positionIn = (chunk: ChunkRange, emailIndex: number, courseIndex: number) =>
   (emailIndex - chunk.email_from) * (chunk.course_to - chunk.course_from) + (courseIndex - chunk.course_from);
 
 /** Outcomes grouped by (status, notes, license), for the trip to the api. */

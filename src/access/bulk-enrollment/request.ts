@@ -12,6 +12,10 @@ import { badRequest, type FieldErrors } from '../../lib/http-errors';
 import { describeIssues, issuesToFieldErrors } from '../../lib/validation';
 import type { BulkEnrollmentRequest } from './contract';
 
+/** Upstream's 404 for a customer without an agreement (its permission lookup finds no object). */
+export const noAgreement = (customerUuid: string) =>
+  `No customer agreement exists for enterprise customer ${customerUuid}.`;
+
 export const TOO_MANY_PAIRS = 'Too many provided enrollments, please try a smaller request.';
 export const SUBSCRIPTION_REQUIRED = 'This field is required when enroll_all is provided';
 
@@ -74,7 +78,7 @@ export function parseBulkEnrollmentQuery(query: Record<string, unknown>): {
  * The whole request in one object, as a workflow started from the CLI takes it:
  * `{"enterprise_customer_uuid", "emails", "course_run_keys", "notify", "subscription_uuid"?, "enroll_all"?}`.
  */
-export const bulkEnrollmentRequestSchema = z
+const bulkEnrollmentRequestSchema = z
   .object({
     enterprise_customer_uuid: uuidField(),
     subscription_uuid: uuidField().nullish(),

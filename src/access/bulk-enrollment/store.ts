@@ -26,7 +26,7 @@ type Db = Kysely<AccessDB>;
 type Tx = Transaction<AccessDB>;
 
 /** Note of pairs a failed job never got to. */
-export const notAttempted = (error: string) => `not attempted: ${error}`.slice(0, 1000);
+const notAttempted = (error: string) => `not attempted: ${error}`.slice(0, 1000);
 
 export interface NewJob {
   job_uuid: string;

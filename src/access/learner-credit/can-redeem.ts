@@ -89,7 +89,7 @@ export function evaluateCanRedeem(f: RedeemFacts): CanRedeem {
 }
 
 /** Redemption priority: assigned policies first (spec §6). */
-export const policyPriority = (t: PolicyType) => (t === 'AssignedLearnerCreditAccessPolicy' ? 0 : 1);
+const policyPriority = (t: PolicyType) => (t === 'AssignedLearnerCreditAccessPolicy' ? 0 : 1);
 
 /**
  * Order in which policies are tried for a learner: priority, then the sooner-expiring subsidy,
@@ -104,4 +104,53 @@ export function resolutionOrder<P extends { type: PolicyType; subsidyExpiration:
       (a.subsidyExpiration < b.subsidyExpiration ? -1 : a.subsidyExpiration > b.subsidyExpiration ? 1 : 0) ||
       a.subsidyBalance - b.subsidyBalance,
   );
+}
+
+/**
+ * What the other systems say about one learner, one content key and one policy's subsidy,
+ * however they were read (fresh for a redemption, cached for can-redeem): the one input both
+ * paths turn into `RedeemFacts`, so they cannot disagree.
+ */
+export interface ExternalFacts {
+  /** The learner's groups in the customer, or null when the learner is not linked to it. */
+  learner: { groupUuids: readonly string[] } | null;
+  /** The content in the policy's catalog, or null when the catalog does not hold it. */
+  content: { priceCents: number | null; enrollBy: Date | null } | null;
+  /** The subsidy, or null when it cannot be found. */
+  subsidy: { active: boolean; balanceCents: number } | null;
+  /** The learner already holds a committed, un-reversed redemption of it in this subsidy. */
+  heldInSubsidy: boolean;
+}
+
+/** The policy's own numbers (local aggregates, ADR 0021): sums of debits (≤ 0) and a count. */
+export interface SpendFacts {
+  policySpent: number;
+  learnerSpent: number;
+  learnerRedemptions: number;
+}
+
+/**
+ * `RedeemFacts` from the other systems' answers and the policy's spend. The subsidy can pay when
+ * it is active, its balance covers the price and the learner does not hold the content already
+ * (what the subsidy's own can_redeem answers).
+ */
+export function redeemFactsOf(
+  now: Date,
+  policy: PolicyFacts,
+  ext: ExternalFacts,
+  spend: SpendFacts,
+  opts: { skipEnrollmentDeadlineCheck?: boolean } = {},
+): RedeemFacts {
+  const price = ext.content?.priceCents ?? 0;
+  const active = ext.subsidy?.active ?? false;
+  return {
+    now,
+    policy,
+    learner: { inEnterprise: ext.learner !== null, groupUuids: ext.learner?.groupUuids ?? [] },
+    catalogContainsContent: ext.content !== null,
+    content: ext.content ? { priceCents: price, enrollBy: ext.content.enrollBy } : null,
+    skipEnrollmentDeadlineCheck: opts.skipEnrollmentDeadlineCheck,
+    subsidy: { active, canRedeem: active && (ext.subsidy?.balanceCents ?? 0) >= price && !ext.heldInSubsidy },
+    ...spend,
+  };
 }

@@ -13,6 +13,13 @@ export interface LearnerRedemptionState {
   policies: PolicyWithSpend[];
   /** Content keys (of those asked) the learner holds a live reservation or redemption for. */
   heldKeys: Set<string>;
+  /**
+   * Per subsidy: a fingerprint of the learner's redemption records for the asked keys (any
+   * state), or absent when there are none. It changes whenever one of them changes (a
+   * redemption, a release, a reversal learnt from the ledger), so a cached copy of the learner's
+   * ledger transactions is reused exactly while it still matches.
+   */
+  ledgerVersions: Map<string, string>;
 }
 
 type Row = PolicyRow & {
@@ -21,6 +28,7 @@ type Row = PolicyRow & {
   learner_spent_cents: string | number;
   learner_redemption_count: number;
   held_keys: string[];
+  records: string[];
 };
 
 const t = (name: string) => sql.id(ACCESS_SCHEMA, name);
@@ -46,16 +54,22 @@ export async function learnerRedemptionState(
       coalesce((select array_agg(distinct r.content_key) from ${t('redemption_reservations')} r
         where r.policy_uuid = p.uuid and r.lms_user_id = ${lmsUserId}
           and r.content_key = any(${[...contentKeys]}::text[]) and r.state in ('reserved', 'committed')), '{}')
-        as held_keys
+        as held_keys,
+      coalesce((select array_agg(r.uuid::text || ':' || r.state || ':' || (extract(epoch from r.modified) * 1e6)::bigint
+          order by r.uuid) from ${t('redemption_reservations')} r
+        where r.policy_uuid = p.uuid and r.lms_user_id = ${lmsUserId}
+          and r.content_key = any(${[...contentKeys]}::text[])), '{}') as records
     from ${t('subsidy_access_policies')} p
     left join ${t('policy_spend')} s on s.policy_uuid = p.uuid
     left join ${t('policy_learner_spend')} l on l.policy_uuid = p.uuid and l.lms_user_id = ${lmsUserId}
     where p.enterprise_customer_uuid = ${customerUuid} and p.active and not p.retired
     order by p.created desc`.execute(db);
   const heldKeys = new Set<string>();
+  const records = new Map<string, string[]>();
   const policies = rows.map(
-    ({ policy_spent_cents, learner_spent_cents, learner_redemption_count, held_keys, ...p }) => {
+    ({ policy_spent_cents, learner_spent_cents, learner_redemption_count, held_keys, records: own, ...p }) => {
       for (const k of held_keys) heldKeys.add(k);
+      if (own.length > 0) records.set(p.subsidy_uuid, [...(records.get(p.subsidy_uuid) ?? []), ...own]);
       return {
         ...p,
         spend_limit: p.spend_limit === null ? null : Number(p.spend_limit),
@@ -66,5 +80,6 @@ export async function learnerRedemptionState(
       };
     },
   );
-  return { policies, heldKeys };
+  const ledgerVersions = new Map([...records].map(([subsidy, list]) => [subsidy, list.sort().join(',')]));
+  return { policies, heldKeys, ledgerVersions };
 }

@@ -25,7 +25,7 @@ export interface PolicyAggregates {
   spend_available_usd: number;
 }
 
-export const centsToUsd = (cents: number) => cents / 100;
+const centsToUsd = (cents: number) => cents / 100;
 
 /** Types whose spend available also reserves outstanding allocations (assigned; BnR is not implemented). */
 const ALLOCATING_TYPES: ReadonlySet<PolicyType> = new Set(['AssignedLearnerCreditAccessPolicy']);

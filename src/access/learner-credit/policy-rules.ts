@@ -43,7 +43,7 @@ export function policyTypeErrors(p: PolicyLimits): Record<string, string[]> {
 }
 
 /** The fields PUT/PATCH may change; anything else is a 400 "Field(s) are not updatable: …". */
-export const UPDATABLE_FIELDS = [
+const UPDATABLE_FIELDS = [
   'display_name',
   'description',
   'active',

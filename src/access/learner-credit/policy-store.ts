@@ -36,21 +36,6 @@ export async function findPolicy(db: Kysely<AccessDB>, uuid: string): Promise<Po
   return row ? (await withGroups(db, [row]))[0] : undefined;
 }
 
-/** A customer's redeemable policies (active, not retired), newest first as upstream's queryset. */
-export async function redeemablePolicies(db: Kysely<AccessDB>, customerUuid: string): Promise<Policy[]> {
-  const rows = await db
-    .selectFrom('subsidy_access_policies')
-    .selectAll()
-    .where('enterprise_customer_uuid', '=', customerUuid)
-    .where('active', '=', true)
-    .where('retired', '=', false)
-    .orderBy('created', 'desc')
-    .execute();
-  return withGroups(db, rows);
-}
-
-export { withGroups as policiesWithGroups };
-
 /** The policy fields the can_redeem rules read. */
 export function policyFacts(p: Policy): PolicyFacts {
   return {

@@ -9,24 +9,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
+import { InvalidInput } from '../../lib/http-errors';
 import { isUniqueViolation } from '../../lib/pg-errors';
 import type { AccessDB } from '../schema';
 import type { PolicyType } from './can-redeem';
 import { type AccessMethod, policyTypeErrors, spendLimitMessage, spendLimitsExceedDeposits } from './policy-rules';
 import { activeSpendLimitTotal, findActivePolicy, findPolicy, type Policy, type PolicyRow } from './policy-store';
 
-/** A rule refused the write: DRF field errors for a 400. */
-export class PolicyValidationError extends Error {
+/** A rule refused the write: DRF field errors (a 400 at the HTTP edge). */
+class PolicyValidationError extends InvalidInput {
   constructor(readonly fields: Record<string, string[]>) {
-    super(
-      Object.entries(fields)
-        .map(([k, v]) => `${k}: ${v.join(' ')}`)
-        .join('; '),
-    );
+    super(fields);
   }
 }
 
-export const DUPLICATE_ACTIVE_POLICY =
+const DUPLICATE_ACTIVE_POLICY =
   'An active policy of this type already exists for this customer, subsidy, catalog and access method.';
 
 /** The fields a write may set (the response adds the derived ones). */

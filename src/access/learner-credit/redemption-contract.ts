@@ -1,8 +1,9 @@
 /**
- * What the worker and the api's internal redemption routes exchange. The worker gathers the
- * facts from the services over HTTP; the api decides and records them against its own tables
- * in one database transaction each.
+ * The inputs and outputs of the redemption records (`redemption-store.ts`), as the redeem
+ * workflow's activities pass them: the facts are gathered from the services outside any lock
+ * (`facts.ts`), then checked and recorded in one database transaction each.
  */
+import type { ExternalFacts } from './can-redeem';
 import type { ReasonCode } from './reasons';
 
 export interface AttemptRef {
@@ -42,25 +43,14 @@ export interface StartAttemptResult {
   policy: PolicySnapshot | null;
 }
 
-/** Facts from the services, gathered outside any lock. */
-export interface GatheredFacts {
-  /** Null when the learner is not linked to the customer. */
-  learner_group_uuids: string[] | null;
-  content_in_catalog: boolean;
-  /** Null: no metadata (treated as not in the catalog). */
-  content: { price_cents: number | null; enroll_by: string | null } | null;
-  subsidy_active: boolean;
-  subsidy_can_redeem: boolean;
-  /** Ledger transactions of this learner and content that were reversed (refunds). */
-  reversed_transaction_uuids: string[];
-}
-
 export interface ReserveInput extends AttemptRef {
   policy_uuid: string;
   lms_user_id: number;
   content_key: string;
   idempotency_key: string;
-  facts: GatheredFacts;
+  facts: ExternalFacts;
+  /** The learner's transactions of this content the ledger has reversed (refunds to give back). */
+  reversed_transaction_uuids: readonly string[];
 }
 
 export type ReserveResult =

@@ -5,8 +5,9 @@
  * policy's aggregate row for the few milliseconds of the check (no network call inside).
  */
 import { type Kysely, sql, type Transaction } from 'kysely';
+import { countRows } from '../../lib/drf/pagination';
 import type { AccessDB } from '../schema';
-import { evaluateCanRedeem, type RedeemFacts } from './can-redeem';
+import { evaluateCanRedeem, redeemFactsOf } from './can-redeem';
 import { findPolicy, type Policy, policyFacts } from './policy-store';
 import { REASON } from './reasons';
 import type {
@@ -156,8 +157,6 @@ async function applyReversals(trx: Tx, policyUuid: string, txUuids: readonly str
   return reversed.length;
 }
 
-const toDate = (iso: string | null) => (iso === null ? null : new Date(iso));
-
 /**
  * Check and reserve, under the policy's aggregate lock: the can_redeem rules with the spend
  * counted so far (reservations included, reversals netted), then the reservation itself. A key
@@ -178,7 +177,7 @@ export async function reserve(db: Db, input: ReserveInput, now = new Date()): Pr
     if (!policy) return reject({ outcome: 'rejected', reason: REASON.POLICY_EXPIRED });
 
     const totals = await lockAggregates(trx, policy.uuid, input.lms_user_id);
-    if (await applyReversals(trx, policy.uuid, input.facts.reversed_transaction_uuids)) {
+    if (await applyReversals(trx, policy.uuid, input.reversed_transaction_uuids)) {
       Object.assign(totals, await lockAggregates(trx, policy.uuid, input.lms_user_id));
     }
 
@@ -205,21 +204,15 @@ export async function reserve(db: Db, input: ReserveInput, now = new Date()): Pr
       };
     }
 
-    const f = input.facts;
-    const facts: RedeemFacts = {
-      now,
-      policy: policyFacts(policy),
-      learner: { inEnterprise: f.learner_group_uuids !== null, groupUuids: f.learner_group_uuids ?? [] },
-      catalogContainsContent: f.content_in_catalog,
-      content: f.content ? { priceCents: f.content.price_cents ?? 0, enrollBy: toDate(f.content.enroll_by) } : null,
-      subsidy: { active: f.subsidy_active, canRedeem: f.subsidy_can_redeem },
-      policySpent: -totals.policySpent,
-      learnerSpent: -totals.learnerSpent,
-      learnerRedemptions: totals.learnerRedemptions,
-    };
-    const verdict = evaluateCanRedeem(facts);
+    const verdict = evaluateCanRedeem(
+      redeemFactsOf(now, policyFacts(policy), input.facts, {
+        policySpent: -totals.policySpent,
+        learnerSpent: -totals.learnerSpent,
+        learnerRedemptions: totals.learnerRedemptions,
+      }),
+    );
     if (!verdict.canRedeem) return reject({ outcome: 'rejected', reason: verdict.reason });
-    const price = f.content?.price_cents ?? 0;
+    const price = input.facts.content?.priceCents ?? 0;
 
     if (held) {
       // Released or reversed before under the same key (e.g. the ledger refused it): hold it again.
@@ -326,4 +319,50 @@ export async function reconcileReversals(db: Db, input: ReconcileInput): Promise
       .execute();
     return applyReversals(trx, input.policy_uuid, input.reversed_transaction_uuids);
   });
+}
+
+// ---- the audit log (GET /api/v1/redemption-attempts) ------------------------------------------
+
+export const ATTEMPT_OUTCOMES = ['started', 'redeemed', 'rejected', 'failed'] as const;
+
+export interface AttemptFilter {
+  customerUuid?: string;
+  policyUuid?: string;
+  lmsUserId?: number;
+  contentKey?: string;
+  outcome?: (typeof ATTEMPT_OUTCOMES)[number];
+  startedAfter?: Date;
+  startedBefore?: Date;
+}
+
+function filteredAttempts(db: Db, f: AttemptFilter) {
+  let q = db.selectFrom('redemption_attempts');
+  if (f.customerUuid) q = q.where('enterprise_customer_uuid', '=', f.customerUuid);
+  if (f.policyUuid) q = q.where('policy_uuid', '=', f.policyUuid);
+  if (f.lmsUserId !== undefined) q = q.where('lms_user_id', '=', f.lmsUserId);
+  if (f.contentKey) q = q.where('content_key', '=', f.contentKey);
+  if (f.outcome) q = q.where('outcome', '=', f.outcome);
+  if (f.startedAfter) q = q.where('started_at', '>=', f.startedAfter);
+  if (f.startedBefore) q = q.where('started_at', '<', f.startedBefore);
+  return q;
+}
+
+export const countAttempts = (db: Db, f: AttemptFilter) => countRows(filteredAttempts(db, f));
+
+/** Newest first. */
+export async function listAttempts(db: Db, f: AttemptFilter, limit: number, offset: number) {
+  const rows = await filteredAttempts(db, f)
+    .selectAll()
+    .orderBy('started_at', 'desc')
+    .orderBy('uuid')
+    .limit(limit)
+    .offset(offset)
+    .execute();
+  return rows.map((r) => ({
+    ...r,
+    lms_user_id: Number(r.lms_user_id),
+    price_cents: r.price_cents === null ? null : Number(r.price_cents),
+    started_at: r.started_at.toISOString(),
+    completed_at: r.completed_at?.toISOString() ?? null,
+  }));
 }

@@ -46,7 +46,7 @@ const choice = <T extends readonly number[]>(values: T) =>
 const nonBlank = z.string().trim().min(1, { message: 'This field may not be blank.', abort: true });
 const uuid = z.uuid('Must be a valid UUID.');
 
-export const customerSchema = z.object({
+const customerSchema = z.object({
   name: nonBlank.max(255),
   // Upstream says a slug is generated when omitted; nothing generates it and a missing slug
   // fails late. Required here.
@@ -71,14 +71,14 @@ const planFields = {
   enterprise_catalog_uuid: uuid.nullable().optional(),
 };
 
-export const trialPlanSchema = z.object({
+const trialPlanSchema = z.object({
   ...planFields,
   start_date: isoDateTime,
   expiration_date: isoDateTime,
   desired_num_licenses: z.number().int().min(0).max(1_000_000),
 });
 
-export const paidPlanSchema = z.object({
+const paidPlanSchema = z.object({
   ...planFields,
   // Defaults: start = the trial's expiration, expiration = start + 1 year (upstream).
   start_date: isoDateTime.nullable().optional(),

@@ -72,10 +72,3 @@ export function adminEmails(req: ProvisioningRequest): string[] {
   }
   return out;
 }
-
-export const byEmail = (a: { user_email: string }, b: { user_email: string }) =>
-  a.user_email.toLowerCase() < b.user_email.toLowerCase()
-    ? -1
-    : a.user_email.toLowerCase() > b.user_email.toLowerCase()
-      ? 1
-      : 0;

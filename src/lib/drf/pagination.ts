@@ -1,4 +1,3 @@
-import type { FastifyRequest } from 'fastify';
 import { type SelectQueryBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import { notFound } from '../http-errors';
@@ -14,6 +13,17 @@ export const pageQuery = {
   page: z.string().optional(),
   page_size: z.string().optional(),
 };
+
+/**
+ * What pagination reads of a request: its query and absolute address. A Fastify request is one;
+ * service functions take this, not the HTTP request, so they stay independent of the transport.
+ */
+export interface PageRequest {
+  query: unknown;
+  url: string;
+  protocol: string;
+  host: string;
+}
 
 export interface Page<T> {
   count: number;
@@ -40,7 +50,7 @@ export const pageSchema = <T extends z.ZodType>(item: T) =>
  * PAGE_SIZE; a bad value falls back to the default. `fetchPage` is not called for an empty list.
  */
 export async function paginate<T>(
-  req: FastifyRequest,
+  req: PageRequest,
   count: () => Promise<number>,
   fetchPage: (limit: number, offset: number) => Promise<T[]>,
 ): Promise<Page<T>> {
@@ -76,9 +86,44 @@ function pageNumber(raw: string | undefined, pages: number): number {
   return page;
 }
 
-function pageUrl(req: FastifyRequest, page: number): string {
+function pageUrl(req: PageRequest, page: number): string {
   const url = new URL(req.url, `${req.protocol}://${req.host}`);
   if (page === 1) url.searchParams.delete('page');
   else url.searchParams.set('page', String(page));
   return url.toString();
+}
+
+/** The request as `paginate` should see it: `page_size` defaults to, and is capped at, `size`. */
+export function withPageSize(req: PageRequest, size: number): PageRequest {
+  const query = req.query as Record<string, unknown>;
+  const asked = Number(query.page_size);
+  const pageSize = Number.isInteger(asked) && asked > 0 ? Math.min(asked, size) : size;
+  return { url: req.url, protocol: req.protocol, host: req.host, query: { ...query, page_size: String(pageSize) } };
+}
+
+/**
+ * edx-drf-extensions' DefaultPagination envelope: DRF's page plus `num_pages`, `current_page` and
+ * `start`, with `size` rows a page by default and at most.
+ */
+export async function paginateEdx<T>(
+  req: PageRequest,
+  size: number,
+  count: () => Promise<number>,
+  fetchPage: (limit: number, offset: number) => Promise<T[]>,
+) {
+  const sized = withPageSize(req, size);
+  const page = await paginate(sized, count, fetchPage);
+  const pageSize = Number((sized.query as { page_size: string }).page_size);
+  const numPages = Math.max(1, Math.ceil(page.count / pageSize));
+  const raw = (req.query as { page?: string }).page;
+  const current = raw === 'last' ? numPages : raw ? Number(raw) : 1;
+  return {
+    next: page.next,
+    previous: page.previous,
+    count: page.count,
+    num_pages: numPages,
+    current_page: current,
+    start: (current - 1) * pageSize,
+    results: page.results,
+  };
 }

@@ -34,6 +34,12 @@ export const authPlugin = fp<{ verify: TokenVerifier }>(
   { name: 'auth' },
 );
 
+/** Who asked, for records and the Web UI: the token's username, else its email, else its user id. */
+export function callerName(req: FastifyRequest): string {
+  const p = req.principal;
+  return p?.username ?? p?.email ?? (p?.userId === undefined ? 'anonymous' : `user ${p.userId}`);
+}
+
 /** The caller, or 401. */
 export function requirePrincipal(req: FastifyRequest): Principal {
   if (!req.principal) throw unauthorized();

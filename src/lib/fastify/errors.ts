@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { ServiceError } from '../http-client';
 import { HttpError } from '../http-errors';
 import { sqlState } from '../pg-errors';
 import { issuesToFieldErrors } from '../validation';
@@ -8,8 +9,10 @@ import { issuesToFieldErrors } from '../validation';
 /**
  * The one error mapper of every app: bodies keep the upstream DRF shapes so existing clients
  * keep working. Validation → 400 field map; HttpError → its own body; Fastify's own client
- * errors (bad JSON, wrong content type, body too large) → their 4xx with a `detail`; anything
- * else → 500 `{"detail": "A server error occurred."}`, logged with the stack.
+ * errors (bad JSON, wrong content type, body too large) → their 4xx with a `detail`; a downstream
+ * service that cannot be reached → 503 naming it (with `Retry-After`), one that refused what it
+ * was sent → 422 with its words; anything else → 500 `{"detail": "A server error occurred."}`,
+ * logged with the stack.
  */
 export const errorsPlugin = fp(
   async (app: FastifyInstance) => {
@@ -19,7 +22,18 @@ export const errorsPlugin = fp(
 
     app.setErrorHandler((err: FastifyError, req, reply) => {
       if (err instanceof HttpError) {
-        return reply.code(err.statusCode).send(err.body);
+        return reply.code(err.statusCode).headers(err.headers).send(err.body);
+      }
+      if (err instanceof ServiceError) {
+        if (err.retryable) {
+          req.log.warn({ err: err.message }, 'downstream unavailable');
+          return reply
+            .code(503)
+            .header('retry-after', '5')
+            .send({ detail: `The ${err.service} service could not be reached: ${err.message}` });
+        }
+        req.log.warn({ err: err.message, status: err.status }, 'downstream refused');
+        return reply.code(422).send({ detail: err.message });
       }
       if (hasZodFastifySchemaValidationErrors(err)) {
         const issues = err.validation.map((v) => ({
