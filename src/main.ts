@@ -19,6 +19,7 @@ import { connectClient, connectWorkerConnection, installTemporalRuntime } from '
 import { type DevServer, startDevServer } from './lib/temporal-dev-server';
 import { orchestratorDeps } from './orchestrator';
 import { startServices } from './services/host';
+import { startStandingWorkflows } from './standing-workflows';
 import { bundleWorkflows, createWorker } from './worker';
 import { SEARCH_ATTRIBUTE_FLAGS } from './workflows/definitions';
 
@@ -151,6 +152,7 @@ async function start() {
     logger.error({ err }, 'worker failed');
     void shutdown('worker failed', 1);
   });
+  await startStandingWorkflows(client.connection, env.TEMPORAL_NAMESPACE, env.TEMPORAL_TASK_QUEUE);
 
   await api.listen({ port: config.ports.api, host: env.HOST });
   cleanups.push(() => api.close());

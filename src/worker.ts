@@ -15,6 +15,7 @@ import { createLogger } from './lib/logger';
 import { requireSharedDatabase } from './lib/process';
 import { connectWorkerConnection, installTemporalRuntime } from './lib/temporal';
 import { type OrchestratorDeps, orchestratorDeps } from './orchestrator';
+import { startStandingWorkflows } from './standing-workflows';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -55,7 +56,7 @@ export function createWorker(deps: WorkerDeps): Promise<Worker> {
     workflowBundle: deps.workflowBundle,
     activities: createActivities(deps.orchestrator),
     // Drain in-flight activities on SIGTERM before exiting.
-    shutdownGraceTime: '10 seconds',
+    shutdownGraceTime: '2 seconds',
   });
 }
 
@@ -75,8 +76,10 @@ async function main() {
     workflowBundle: await bundleWorkflows(logger),
   });
   // Worker.create installs SIGINT/SIGTERM handlers that call worker.shutdown() (graceful drain).
+  const running = worker.run();
+  await startStandingWorkflows(connection, env.TEMPORAL_NAMESPACE, env.TEMPORAL_TASK_QUEUE);
   logger.info({ address, taskQueue: env.TEMPORAL_TASK_QUEUE }, 'worker running');
-  await worker.run();
+  await running;
   await connection.close();
   await database.close();
   logger.info('worker stopped');

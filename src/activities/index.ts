@@ -4,6 +4,7 @@ import type { AccessDB } from '../access/schema';
 import type { ServiceClients } from '../clients';
 import type { FeatureSettings } from '../lib/defaults';
 import { createBulkEnrollmentActivities } from './bulk-enrollment';
+import { createLedgerReversalActivities } from './ledger-reversals';
 import { createProvisioningActivities } from './provisioning';
 import { createRedemptionActivities } from './redemption';
 import { createStackActivities } from './stack';
@@ -26,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createProvisioningActivities({ clients: deps.clients, siteDomain: deps.settings.provisioning.siteDomain }),
     ...createRedemptionActivities({ db: deps.db, clients: deps.clients, facts }),
     ...createBulkEnrollmentActivities(deps),
+    ...createLedgerReversalActivities(deps),
   };
 }
 

@@ -43,6 +43,18 @@ export interface SubsidyCanRedeem {
   active: boolean;
 }
 
+/** A committed reversal, as the subsidy's reversal feed lists it. */
+export interface LedgerReversal {
+  reversal_uuid: string;
+  transaction_uuid: string;
+  subsidy_uuid: string;
+  subsidy_access_policy_uuid: string | null;
+  lms_user_id: number | null;
+  content_key: string | null;
+  quantity: number;
+  created: string;
+}
+
 /** Non-failed transactions: they hold value against the ledger. */
 const LIVE_STATES = ['created', 'pending', 'committed'];
 
@@ -110,6 +122,17 @@ export class SubsidyClient {
       },
     });
     return body.aggregates.total_quantity;
+  }
+
+  /** Committed reversals created at or after `since` across every subsidy, oldest first (at most `limit`). */
+  async reversalsSince(since: Date, limit: number): Promise<LedgerReversal[]> {
+    const { body } = await this.http.call<{ results: LedgerReversal[] }>({
+      operation: 'list reversals',
+      method: 'GET',
+      path: '/api/v1/transaction-reversals/',
+      query: { created_after: since.toISOString(), limit },
+    });
+    return body.results;
   }
 
   /** lms_user_id → the learner's committed, un-reversed redemptions in one policy. */

@@ -4,5 +4,6 @@
 export { baselineSteps } from './baseline';
 export { bulkLicenseEnrollment } from './bulk-license-enrollment';
 export { checkStack } from './check-stack';
+export { followLedgerReversals } from './follow-ledger-reversals';
 export { provisionNewCustomer } from './provision-new-customer';
 export { redeem } from './redeem';

@@ -11,6 +11,7 @@ import { createLogger } from '../../src/lib/logger';
 import { serviceTokenSource } from '../../src/lib/service-token';
 import { type OrchestratorDeps, orchestratorDeps } from '../../src/orchestrator';
 import { startServices } from '../../src/services/host';
+import { ledgerReversalsWorkflowId, startStandingWorkflows } from '../../src/standing-workflows';
 import { createWorker } from '../../src/worker';
 import { createTestDatabase, type TestDatabase } from './database';
 
@@ -102,6 +103,8 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     const connection = await Connection.connect({ address: temporalAddress });
     cleanups.push(() => connection.close());
     const client = new Client({ connection, namespace: config.env.TEMPORAL_NAMESPACE });
+    // The standing workflows a worker of this queue starts end with the stack.
+    cleanups.push(() => client.workflow.getHandle(ledgerReversalsWorkflowId(taskQueue)).terminate('test stack closed'));
 
     const orchestrator = await orchestratorDeps(config, db.database, secret);
     const api = await buildApi({
@@ -126,6 +129,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
         taskQueue,
       });
       const running = worker.run();
+      await startStandingWorkflows(connection, config.env.TEMPORAL_NAMESPACE, taskQueue);
       const w = worker;
       cleanups.push(async () => {
         if (w.getState() === 'RUNNING') w.shutdown();

@@ -3,6 +3,7 @@ import type { AccessDB } from '../../src/access/schema';
 import type { SubsidyDB } from '../../src/services/subsidy/schema';
 import { type Json, request } from '../helpers/http';
 import {
+  canRedeem,
   createBudget,
   DEMO_PRICE,
   DEMO_RUN,
@@ -227,6 +228,47 @@ describe('redeem', () => {
     expect(attempts.find((a) => a.transaction_uuid === first.body.uuid)?.outcome).toBe('redeemed');
     // Reversal netted: one live redemption counts against the per-learner cap of 1.
     expect(await spendOf(budget.policy)).toEqual({ spent: DEMO_PRICE, redemptions: 1 });
+  });
+
+  it('a reversal in the ledger reaches can-redeem and the aggregates within seconds, with no redemption in between', async () => {
+    const budget = await createBudget(stack);
+    const learner = await newLearner(stack, budget.customer);
+    const token = await learnerToken(stack, budget.customer, learner.id);
+    const first = await redeem(stack, token, budget.policy, { lms_user_id: learner.id, content_key: DEMO_RUN });
+    expect(first.status).toBe(200);
+    const ask = async () => {
+      const res = await canRedeem(stack, token, budget.customer, [DEMO_RUN]);
+      expect(res.status).toBe(200);
+      return (res.body as unknown as Array<{ has_successful_redemption: boolean; can_redeem: boolean }>)[0];
+    };
+    // GET can-redeem writes nothing: the learner's records are the same after three reads.
+    const records = () =>
+      Promise.all([
+        access().selectFrom('redemption_reservations').selectAll().where('policy_uuid', '=', budget.policy).execute(),
+        access().selectFrom('policy_spend').selectAll().where('policy_uuid', '=', budget.policy).execute(),
+        access().selectFrom('policy_learner_spend').selectAll().where('policy_uuid', '=', budget.policy).execute(),
+      ]);
+    const before = await records();
+    for (let i = 0; i < 3; i++)
+      expect(await ask()).toMatchObject({ has_successful_redemption: true, can_redeem: false });
+    expect(await records()).toEqual(before);
+    expect(await spendOf(budget.policy)).toEqual({ spent: DEMO_PRICE, redemptions: 1 });
+
+    const reversed = await request(
+      'POST',
+      `${stack.urls.subsidy}/api/v2/subsidies/${budget.subsidy}/admin/transactions/${first.body.uuid}/reverse/`,
+      {},
+      operator,
+    );
+    expect(reversed.status).toBe(201);
+    // The ledger's reversal feed gives the amount back (no redemption, no can-redeem write needed).
+    const deadline = Date.now() + 60_000;
+    while ((await spendOf(budget.policy)).redemptions !== 0) {
+      if (Date.now() > deadline) throw new Error('the reversal never reached the local aggregates');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(await spendOf(budget.policy)).toEqual({ spent: 0, redemptions: 0 });
+    expect(await ask()).toMatchObject({ has_successful_redemption: false, can_redeem: true });
   });
 
   it('a limit refusal first gives back reversed amounts it had not seen (no stale over-count)', async () => {

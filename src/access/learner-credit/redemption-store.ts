@@ -302,9 +302,21 @@ export async function finishAttempt(db: Db, input: FinishInput): Promise<void> {
   });
 }
 
-/** Gives back the amount of reversed (refunded) transactions of one policy; returns how many. */
+/**
+ * Gives back the amount of reversed (refunded) transactions of one policy; returns how many. Safe
+ * to repeat: only committed reservations turn reversed, and the policy's aggregate row is locked
+ * only when there is one to turn (a repeated feed page costs one read, not a lock).
+ */
 export async function reconcileReversals(db: Db, input: ReconcileInput): Promise<number> {
   if (input.reversed_transaction_uuids.length === 0) return 0;
+  const pending = await db
+    .selectFrom('redemption_reservations')
+    .select('uuid')
+    .where('policy_uuid', '=', input.policy_uuid)
+    .where('state', '=', 'committed')
+    .where('transaction_uuid', 'in', [...input.reversed_transaction_uuids])
+    .executeTakeFirst();
+  if (!pending) return 0;
   return db.transaction().execute(async (trx) => {
     await trx
       .insertInto('policy_spend')
@@ -319,6 +331,26 @@ export async function reconcileReversals(db: Db, input: ReconcileInput): Promise
       .execute();
     return applyReversals(trx, input.policy_uuid, input.reversed_transaction_uuids);
   });
+}
+
+/** Applies reversals learnt from the ledger's reversal feed, policy by policy; returns how many were new. */
+export async function applyLedgerReversals(
+  db: Db,
+  reversals: ReadonlyArray<{ transaction_uuid: string; subsidy_access_policy_uuid: string | null }>,
+): Promise<number> {
+  const byPolicy = new Map<string, string[]>();
+  for (const r of reversals) {
+    if (!r.subsidy_access_policy_uuid) continue;
+    byPolicy.set(r.subsidy_access_policy_uuid, [
+      ...(byPolicy.get(r.subsidy_access_policy_uuid) ?? []),
+      r.transaction_uuid,
+    ]);
+  }
+  let applied = 0;
+  for (const [policy, uuids] of byPolicy) {
+    applied += await reconcileReversals(db, { policy_uuid: policy, reversed_transaction_uuids: uuids });
+  }
+  return applied;
 }
 
 // ---- the audit log (GET /api/v1/redemption-attempts) ------------------------------------------

@@ -1,6 +1,7 @@
 import { defineService } from '../common/service';
 import { subsidyMigrations } from './migrations';
 import { depositRoutes } from './routes/deposits';
+import { reversalFeedRoutes } from './routes/reversal-feed';
 import { subsidyRoutes } from './routes/subsidies';
 import { transactionRoutes } from './routes/transactions';
 import type { SubsidyDB } from './schema';
@@ -14,5 +15,6 @@ export const subsidyService = defineService<SubsidyDB>({
     subsidyRoutes(app, ctx);
     transactionRoutes(app, ctx);
     depositRoutes(app, ctx);
+    reversalFeedRoutes(app, ctx);
   },
 });

@@ -138,4 +138,10 @@ export const subsidyMigrations: SchemaMigrations = {
         .execute();
     },
   },
+  '0002_reversal_feed': {
+    async up(db) {
+      // The reversal feed (GET /api/v1/transaction-reversals/) reads reversals by creation time.
+      await db.schema.createIndex('reversals_created_idx').on('reversals').columns(['created', 'uuid']).execute();
+    },
+  },
 };

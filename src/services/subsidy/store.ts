@@ -614,3 +614,43 @@ export async function createAdjustment(
     .executeTakeFirstOrThrow();
   return { adjustment, created };
 }
+
+/** One committed reversal, as the reversal feed lists it. */
+export interface ReversalEvent {
+  reversal_uuid: string;
+  transaction_uuid: string;
+  subsidy_uuid: string;
+  subsidy_access_policy_uuid: string | null;
+  lms_user_id: number | null;
+  content_key: string | null;
+  quantity: number;
+  created: Date;
+}
+
+/**
+ * Committed reversals created at or after `since`, oldest first, across every subsidy: the pull
+ * form of upstream's LEDGER_TRANSACTION_REVERSED event, for consumers that keep their own view of
+ * redemptions (enterprise-access's local aggregates and assignments).
+ */
+export function reversalsSince(db: SubsidyDb, since: Date, limit: number): Promise<ReversalEvent[]> {
+  return db
+    .selectFrom('reversals as r')
+    .innerJoin('transactions as t', 't.uuid', 'r.transaction')
+    .innerJoin('ledgers as l', 'l.uuid', 't.ledger')
+    .where('r.state', '=', 'committed')
+    .where('r.created', '>=', since)
+    .select([
+      'r.uuid as reversal_uuid',
+      't.uuid as transaction_uuid',
+      'l.subsidy_uuid',
+      't.subsidy_access_policy_uuid',
+      't.lms_user_id',
+      't.content_key',
+      'r.quantity',
+      'r.created',
+    ])
+    .orderBy('r.created')
+    .orderBy('r.uuid')
+    .limit(limit)
+    .execute() as Promise<ReversalEvent[]>;
+}
