@@ -129,6 +129,8 @@ describe('api: OpenAPI document and docs page', () => {
     expect(spec.openapi).toBe('3.1.0');
     expect(spec.paths['/api/v1/me']).toBeDefined();
     expect(spec.paths['/__faults']).toBeUndefined();
+    // Only the public contract: the worker writes its records itself, there are no internal routes.
+    expect(Object.keys(spec.paths).filter((p) => p.includes('internal'))).toEqual([]);
     const page = await stack.api.inject({ url: '/docs/' });
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('swagger');

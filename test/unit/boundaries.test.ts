@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -40,5 +42,13 @@ describe('code boundaries (dependency-cruiser, run by npm run lint)', () => {
 
   it('finds none in the project', async () => {
     expect(await violations(root)).toEqual([]);
+  });
+});
+
+describe('configuration', () => {
+  it('is read from the environment in one module only (src/lib/config.ts)', () => {
+    const files = readdirSync(`${root}src`, { recursive: true, encoding: 'utf8' }).filter((f) => /\.m?ts$/.test(f));
+    const readers = files.filter((f) => readFileSync(path.join(root, 'src', f), 'utf8').includes('process.env'));
+    expect(readers).toEqual([path.join('lib', 'config.ts')]);
   });
 });
