@@ -27,6 +27,7 @@ const [svc] = await startServices({
     issuer: env.JWT_ISSUER,
     audience: env.JWT_AUDIENCE,
     jwksUrl: env.JWT_JWKS_URL,
+    requireExp: env.JWT_REQUIRE_EXP,
   }),
   faultInjection: env.FAULT_INJECTION,
   host: env.HOST,

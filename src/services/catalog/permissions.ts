@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify';
-import { requirePrincipal, requireRoles } from '../../lib/fastify/auth';
+import { requirePrincipal } from '../../lib/fastify/auth';
 import { forbidden } from '../../lib/http-errors';
 import type { Principal } from '../../lib/jwt';
-import { OPERATOR_ROLES } from '../common/auth';
+import { OPERATOR_ROLES, requireRoleSomewhere } from '../common/auth';
 import { isUuid, normalizeUuid } from '../common/fields';
 
 /**
@@ -12,7 +12,7 @@ import { isUuid, normalizeUuid } from '../common/fields';
 export const CATALOG_READ_ROLES = ['enterprise_admin', 'enterprise_learner', ...OPERATOR_ROLES] as const;
 
 /** `onRequest` hook: 401 without a token, 403 without any read role (the customer is checked later). */
-export const requireReader = requireRoles(CATALOG_READ_ROLES);
+export const requireReader = requireRoleSomewhere(CATALOG_READ_ROLES);
 
 const isReadRole = (role: string) => (CATALOG_READ_ROLES as readonly string[]).includes(role);
 

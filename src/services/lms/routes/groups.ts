@@ -2,10 +2,11 @@ import type { FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import type { ZodApp } from '../../../lib/fastify/app';
-import { requirePrincipal, requireRoles } from '../../../lib/fastify/auth';
+import { requirePrincipal } from '../../../lib/fastify/auth';
 import { badRequest, forbidden, notFound } from '../../../lib/http-errors';
 import { hasRole, OPERATOR_ROLES, type Principal } from '../../../lib/jwt';
 import { isUniqueViolation } from '../../../lib/pg-errors';
+import { requireRoleSomewhere } from '../../common/auth';
 import { booleanField, emailField, invalidPk, presence, pythonType, queryFlag } from '../../common/fields';
 import { countRows, pageQuery, pageSchema, paginate } from '../../common/pagination';
 import type { ServiceContext } from '../../common/service';
@@ -85,7 +86,7 @@ function assertManages(req: FastifyRequest, customer: string) {
  * `preValidation`, before the body's own 400s.
  */
 export function groupRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
-  const onRequest = requireRoles(GROUP_ROLES);
+  const onRequest = requireRoleSomewhere(GROUP_ROLES);
   const loaded = new WeakMap<FastifyRequest, GroupRow>();
 
   /** `preValidation` of the `{uuid}` routes: 404 for no such group, 403 for another customer's. */
