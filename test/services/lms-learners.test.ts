@@ -339,7 +339,9 @@ describe('enterprise-group', () => {
 
     const dup = await post(`${API}/enterprise-group/`, { name: 'Engineering', enterprise_customer: c.uuid });
     expect(dup.status).toBe(400);
-    expect(dup.body).toEqual({ non_field_errors: ['A group with this name already exists. Please enter a unique name to create a new group.'] });
+    expect(dup.body).toEqual({
+      non_field_errors: ['A group with this name already exists. Please enter a unique name to create a new group.'],
+    });
     expect(
       (await post(`${API}/enterprise-group/`, { name: 'Engineering', enterprise_customer: other.uuid })).status,
     ).toBe(201);

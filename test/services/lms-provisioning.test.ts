@@ -104,7 +104,11 @@ describe('lms provisioning endpoints: auth', () => {
     for (const [method, path] of routes) {
       const res = await call(method, path, method === 'POST' ? {} : undefined, learner);
       expect(res.status, `${method} ${path}`).toBe(403);
-      expect(res.body).toEqual({ detail: 'You do not have permission to perform this action.' });
+      const message =
+        path.includes('pending-enterprise-admin') && method === 'POST'
+          ? 'MISSING: provisioning.has_pending_enterprise_customer_admin_access'
+          : 'You do not have permission to perform this action.';
+      expect(res.body).toEqual({ detail: message });
     }
   });
 

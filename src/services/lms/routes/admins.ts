@@ -1,13 +1,16 @@
 import { createHash } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ZodApp } from '../../../lib/fastify/app';
-import { badRequest, HttpError } from '../../../lib/http-errors';
+import { requirePrincipal } from '../../../lib/fastify/auth';
+import { badRequest, forbidden, HttpError } from '../../../lib/http-errors';
+import { hasRole as hasRoleForAll } from '../../../lib/jwt';
 import { isUniqueViolation } from '../../../lib/pg-errors';
-import { requireOperator } from '../../common/auth';
+import { OPERATOR_ROLES, requireOperator } from '../../common/auth';
 import { emailField, invalidPk } from '../../common/fields';
 import { countRows, pageQuery, pageSchema, paginate } from '../../common/pagination';
 import type { ServiceContext } from '../../common/service';
-import { text, uuidField, uuidFilter } from '../fields';
+import { uuidField, uuidFilter } from '../fields';
 import { ENTERPRISE_ADMIN_ROLE, type LmsDB, type PendingAdminRow } from '../schema';
 import { customerByUuid, customerUserLink, hasRole, makeAdmin, pendingAdminView, userByEmail } from '../store';
 
@@ -33,6 +36,13 @@ function adminUuid(customer: string, userId: number): string {
   const h = createHash('sha256').update(`enterprise-customer-admin:${customer}:${userId}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((Number.parseInt(h[16] as string, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
+
+/** Upstream's permission of the pending-admin view, with its message. */
+const requirePendingAdminAccess = async (req: FastifyRequest) => {
+  if (!hasRoleForAll(requirePrincipal(req), OPERATOR_ROLES)) {
+    throw forbidden('MISSING: provisioning.has_pending_enterprise_customer_admin_access');
+  }
+};
 
 /** Upstream answers this view's errors as `{"error": "..."}`. */
 const viewError = (status: number, message: string) => new HttpError(status, { error: message });
@@ -81,7 +91,7 @@ export function adminRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
   app.post(
     `${API}/pending-enterprise-admin`,
     {
-      onRequest: requireOperator,
+      onRequest: requirePendingAdminAccess,
       schema: {
         body: z.object({ enterprise_customer: uuidField(), user_email: emailField() }),
         response: { 201: pendingAdminSchema },
