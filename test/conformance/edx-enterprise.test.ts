@@ -262,7 +262,7 @@ describe(`${VIEWS}::TestBulkEnrollment`, () => {
     ['transaction_id', 'learner credit'],
   ])('test_bulk_enrollment_includes_fulfillment_source_uuid[%s]', async (field) => {
     const c = await customer();
-    const user = await lmsUser(stack, operator, 'abc-' + hex() + '@test.com');
+    const user = await lmsUser(stack, operator, `abc-${hex()}@test.com`);
     const subsidy = uuid();
     const res = await as<{ successes: Array<{ enterprise_fulfillment_source_uuid: string }> }>(
       operator,
