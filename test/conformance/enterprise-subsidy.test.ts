@@ -821,8 +821,10 @@ describe(`${V2_TX}::TransactionAdminCreateViewTests`, () => {
       lms_user_email: learner.email,
     });
   });
+});
 
-  it('Subsidy.redeem / _create_redemption: without an idempotency key, openedx-ledger derives one, so a repeat finds the first', async () => {
+describe('enterprise_subsidy/apps/subsidy/models.py::Subsidy.redeem + openedx_ledger/utils.py::create_idempotency_key_for_transaction', () => {
+  it('_create_redemption: without an idempotency key, openedx-ledger derives one, so a repeat finds the first', async () => {
     const s = await createSubsidy();
     const body = { lms_user_id: STATIC_LMS_USER_ID, content_key: CONTENT_1, subsidy_access_policy_uuid: uuid() };
     const first = await as<Tx>(operator, 'POST', txPath(s.uuid), body);
@@ -831,6 +833,19 @@ describe(`${V2_TX}::TransactionAdminCreateViewTests`, () => {
     expect(again.status).toBe(200);
     expect(again.body.uuid).toBe(first.body.uuid);
     expect(first.body.idempotency_key).toMatch(new RegExp(`^ledger-for-subsidy-${s.uuid}--1000-[0-9a-f]{32}$`));
+  });
+  it('the derived key is md5 of the metadata as Python writes it', async () => {
+    const s = await createSubsidy();
+    const policy = '8f3c2a1e-4b5d-4c6e-9f70-123456789abc';
+    const res = await as<Tx>(operator, 'POST', txPath(s.uuid), {
+      lms_user_id: 999,
+      content_key: CONTENT_1,
+      subsidy_access_policy_uuid: policy,
+    });
+    expect(res.status).toBe(201);
+    // python3: hashlib.md5(str({'lms_user_id': 999, 'content_key': 'course-v1:edX+test+course.1',
+    //   'subsidy_access_policy_uuid': UUID('8f3c2a1e-…')}).encode()).hexdigest()
+    expect(res.body.idempotency_key).toBe(`ledger-for-subsidy-${s.uuid}--1000-c15e897a2539dc90beae79f576345403`);
   });
 });
 

@@ -604,17 +604,39 @@ describe(`${VIEWS}::LearnerLicensesViewsetTests`, () => {
     expect(res.status).toBe(403);
   });
 
-  it('test_endpoint_permissions_with_customer_uuid[other customer]', async () => {
+  it('test_endpoint_permissions_missing_role (without enterprise_customer_uuid too: 403 before the 400)', async () => {
+    expect((await as(await tokens.roles([], 7, 'x@example.com'), 'GET', 'learner-licenses/')).status).toBe(403);
+  });
+
+  it.each(['enterprise_learner', 'enterprise_admin'])(
+    'test_endpoint_permissions_with_customer_uuid[%s, customer without licenses → 200, no results]',
+    async (role) => {
+      const customer = uuid();
+      const res = await as<Page<Json>>(
+        await tokens.roles([`${role}:${customer}`], 7, 'x@example.com'),
+        'GET',
+        `learner-licenses/?enterprise_customer_uuid=${customer}`,
+      );
+      expect(res.status).toBe(200);
+      expect(res.body.results).toEqual([]);
+    },
+  );
+
+  it('learner-licenses permission (edx-rbac context): a learner of another customer → 403', async () => {
     const c = await newCustomer();
     const learner = await tokens.learner([uuid()], 7, 'x@example.com');
     expect((await as(learner, 'GET', `learner-licenses/?enterprise_customer_uuid=${c.uuid}`)).status).toBe(403);
   });
 
-  it('test_endpoint_request_missing_customer_uuid', async () => {
-    const c = await newCustomer();
-    const learner = await tokens.learner([c.uuid], 7, 'x@example.com');
-    expect((await as(learner, 'GET', 'learner-licenses/')).status).toBe(400);
-  });
+  it.each(['enterprise_learner', 'enterprise_admin'])(
+    'test_endpoint_request_missing_customer_uuid[%s]',
+    async (role) => {
+      const c = await newCustomer();
+      const res = await as(await tokens.roles([`${role}:${c.uuid}`], 7, 'x@example.com'), 'GET', 'learner-licenses/');
+      expect(res.status).toBe(400);
+      expect(JSON.stringify(res.body)).toContain('missing enterprise_customer_uuid query param');
+    },
+  );
 
   it('test_endpoint_results_contains_customer_agreement', async () => {
     const c = await newCustomer();

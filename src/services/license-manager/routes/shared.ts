@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { requirePrincipal } from '../../../lib/fastify/auth';
 import { forbidden, HttpError } from '../../../lib/http-errors';
+import { requireRoleSomewhere } from '../../common/auth';
 import { queryFlag, textField, unlessMissing, uuidParam } from '../../common/fields';
 import { countRows, paginate } from '../../common/pagination';
 import type { LicenseFilters } from '../license-store';
@@ -40,10 +41,18 @@ export function paginatePlans<T>(
   );
 }
 
-/** `onRequest`: 401 without a token; the routes check roles against the record they load. */
-export const requireCaller = async (req: FastifyRequest) => {
-  requirePrincipal(req);
-};
+/**
+ * `onRequest`: 401 without a token, 403 without any enterprise role at all (as upstream's
+ * permission check answers before the query or body is validated: no role and no
+ * `enterprise_customer_uuid` is a 403, not a 400); the routes then check the role against the
+ * customer of the record they load.
+ */
+export const requireCaller = requireRoleSomewhere([
+  'enterprise_learner',
+  'enterprise_admin',
+  'enterprise_openedx_operator',
+  'enterprise_provisioning_admin',
+]);
 
 export const planParams = z.object({ subscription_uuid: z.string() });
 
