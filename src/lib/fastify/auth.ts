@@ -42,7 +42,7 @@ export function requirePrincipal(req: FastifyRequest): Principal {
 
 /**
  * Route hook: 401 without a token, 403 unless the caller holds one of `roles` for the context
- * `contextOf(req)` returns (a customer uuid), or for any context when it returns undefined.
+ * `contextOf(req)` returns (a customer uuid), or, when there is none, for `*` (see `hasRole`).
  * Register it as `onRequest` so that, as upstream, permission is checked before the body is
  * validated (a forbidden caller with an empty body gets 403, not 400).
  */

@@ -4,7 +4,7 @@ import type { ZodApp } from '../../../lib/fastify/app';
 import { requirePrincipal } from '../../../lib/fastify/auth';
 import { badRequest, detail, forbidden, HttpError, notFound } from '../../../lib/http-errors';
 import { isCheckViolation, isUniqueViolation } from '../../../lib/pg-errors';
-import { requireOperatorSomewhere } from '../../common/auth';
+import { isGlobalOperator, requireOperatorSomewhere } from '../../common/auth';
 import {
   booleanField,
   choiceField,
@@ -208,7 +208,7 @@ function viewsetRoutes(app: ZodApp, ctx: ServiceContext<SubsidyDB>) {
       typeof reference === 'string' && reference !== '' ? await customerOfReference(db, reference) : undefined;
     const context = existing ?? (typeof named === 'string' && isUuid(named) ? normalizeUuid(named) : null);
     const principal = requirePrincipal(req);
-    if (context === null ? !readsEveryCustomer(principal) : !holds(principal, PERMISSIONS.writeSubsidies, context)) {
+    if (context === null ? !isGlobalOperator(principal) : !holds(principal, PERMISSIONS.writeSubsidies, context)) {
       throw forbidden(`MISSING: ${PERMISSIONS.writeSubsidies}`);
     }
 
