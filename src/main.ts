@@ -12,7 +12,7 @@ import { loadConfigOrExit, reachableHost } from './lib/config';
 import { lockDataDir } from './lib/data-dir-lock';
 import { type Database, openDatabase } from './lib/db';
 import type { App } from './lib/fastify/app';
-import { createVerifier, resolveJwtSecret } from './lib/jwt';
+import { configuredVerifier, resolveJwtSecret } from './lib/jwt';
 import { createLogger } from './lib/logger';
 import { serviceTokenSource } from './lib/service-token';
 import { connectClient, connectWorkerConnection, installTemporalRuntime } from './lib/temporal';
@@ -104,12 +104,7 @@ async function start() {
   cleanups.push(() => database.close());
 
   const jwtSecret = resolveJwtSecret(env.JWT_SECRET, config.dataDir);
-  const verify = createVerifier({
-    secret: jwtSecret,
-    issuer: env.JWT_ISSUER,
-    audience: env.JWT_AUDIENCE,
-    jwksUrl: env.JWT_JWKS_URL,
-  });
+  const verify = configuredVerifier(env, jwtSecret);
 
   const hosted = await startServices({
     database,

@@ -1,7 +1,7 @@
 /** `npm run start:api`: the orchestrator api alone (docker-compose, scale-out). */
 import { loadConfigOrExit } from '../lib/config';
 import { openDatabase } from '../lib/db';
-import { createVerifier, resolveJwtSecret } from '../lib/jwt';
+import { configuredVerifier, resolveJwtSecret } from '../lib/jwt';
 import { createLogger } from '../lib/logger';
 import { onShutdown, requireSharedDatabase } from '../lib/process';
 import { connectClient } from '../lib/temporal';
@@ -17,12 +17,7 @@ const jwtSecret = resolveJwtSecret(env.JWT_SECRET, config.dataDir);
 const client = await connectClient(env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_PORT}`, env.TEMPORAL_NAMESPACE);
 const api = await buildApi({
   logger,
-  verify: createVerifier({
-    secret: jwtSecret,
-    issuer: env.JWT_ISSUER,
-    audience: env.JWT_AUDIENCE,
-    jwksUrl: env.JWT_JWKS_URL,
-  }),
+  verify: configuredVerifier(env, jwtSecret),
   temporal: client,
   taskQueue: env.TEMPORAL_TASK_QUEUE,
   faultInjection: env.FAULT_INJECTION,

@@ -171,7 +171,7 @@ export class LmsClient {
       return await fetchAllPages<LmsGroupMember>(
         this.http,
         'list group members',
-        `${BASE}/enterprise-group/${groupUuid}/learners/`,
+        `${BASE}/enterprise_group/${groupUuid}/learners/`,
         {},
       );
     } catch (err) {

@@ -59,6 +59,8 @@ export const envSchema = z.object({
   JWT_SECRET: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
   JWT_ISSUER: z.string().min(1).default('enterprise-access-local'),
   JWT_AUDIENCE: z.preprocess(emptyToUndefined, z.string().optional()),
+  /** Refuse tokens without `exp` (as edx-drf-extensions). `false` is for tests only: refused in production. */
+  JWT_REQUIRE_EXP: z.preprocess(emptyToUndefined, bool.default(true)),
   /** JWKS URL for RS256 tokens issued by a real identity provider (e.g. the LMS). */
   JWT_JWKS_URL: z.preprocess(emptyToUndefined, optionalUrl),
   /** `site.domain` given to enterprise customers created by provisioning (upstream PROVISIONING_DEFAULTS). */
@@ -118,6 +120,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const env = parsed.data;
   if (env.FAULT_INJECTION && env.NODE_ENV === 'production') {
     throw new ConfigError('Invalid configuration:\n  FAULT_INJECTION="true": not allowed when NODE_ENV=production');
+  }
+  if (!env.JWT_REQUIRE_EXP && env.NODE_ENV === 'production') {
+    throw new ConfigError('Invalid configuration:\n  JWT_REQUIRE_EXP="false": not allowed when NODE_ENV=production');
   }
   const ports = {
     api: env.API_PORT,

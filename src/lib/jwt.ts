@@ -41,13 +41,52 @@ export function parseRole(value: string): RoleGrant {
   return i < 0 ? { role: value, context: '' } : { role: value.slice(0, i), context: value.slice(i + 1) };
 }
 
-/** True when the principal holds one of `roles` for `context` (or for every context). */
+/**
+ * Role contexts compare as edx-rbac compares them, except that uuids match in any case and with
+ * or without hyphens (a JWT may carry either form).
+ */
+function sameContext(grant: string, wanted: string): boolean {
+  if (grant === wanted) return true;
+  const canonical = (c: string) => {
+    const hex = c.replaceAll('-', '').toLowerCase();
+    return /^[0-9a-f]{32}$/.test(hex) ? hex : c;
+  };
+  return canonical(grant) === canonical(wanted);
+}
+
+/**
+ * True when the principal holds one of `roles` for `context`: a grant for that very context, or
+ * for `*` (edx-rbac's ALL_ACCESS_CONTEXT). Without a context (an action on no one customer, or on
+ * all of them, such as creating a customer or listing everything) only a `*` grant counts: a role
+ * scoped to a customer is valid for that customer alone, so `enterprise_openedx_operator:<uuid>`
+ * is not `enterprise_openedx_operator:*`. edx `administrator`s pass every check.
+ */
 export function hasRole(p: Principal, roles: readonly string[], context?: string): boolean {
   if (p.administrator) return true;
   return p.roles.some(
-    (g) => roles.includes(g.role) && (g.context === '*' || context === undefined || g.context === context),
+    (g) => roles.includes(g.role) && (g.context === '*' || (context !== undefined && sameContext(g.context, context))),
   );
 }
+
+/**
+ * The contexts for which the principal holds one of `roles` (edx-rbac's accessible contexts):
+ * `*` when any grant is for every context (or the principal is an administrator), else the
+ * customers the grants name. For listings, which show only those customers' records.
+ */
+export function roleContexts(p: Principal, roles: readonly string[]): '*' | string[] {
+  if (p.administrator) return '*';
+  const contexts = p.roles.filter((g) => roles.includes(g.role) && g.context !== '').map((g) => g.context);
+  return contexts.includes('*') ? '*' : [...new Set(contexts)];
+}
+
+/**
+ * True when the principal holds one of `roles` for some context. Only a first gate before the
+ * record that names the customer is read: the route must then check `hasRole` with that customer.
+ */
+export const holdsRoleSomewhere = (p: Principal, roles: readonly string[]): boolean => {
+  const contexts = roleContexts(p, roles);
+  return contexts === '*' || contexts.length > 0;
+};
 
 export interface TokenClaims {
   roles: string[];
@@ -84,9 +123,27 @@ export interface VerifierOptions {
   issuer: string;
   audience?: string;
   jwksUrl?: string;
+  /**
+   * Refuse tokens without an `exp` claim (default true), as edx-drf-extensions does: a token that
+   * never expires cannot be revoked. `JWT_REQUIRE_EXP=false` turns it off, outside production only.
+   */
+  requireExp?: boolean;
 }
 
 export type TokenVerifier = (token: string) => Promise<Principal>;
+
+/** The verifier the configuration describes (JWT_ISSUER, JWT_AUDIENCE, JWT_JWKS_URL, JWT_REQUIRE_EXP). */
+export const configuredVerifier = (
+  env: { JWT_ISSUER: string; JWT_AUDIENCE?: string; JWT_JWKS_URL?: string; JWT_REQUIRE_EXP: boolean },
+  secret: string,
+): TokenVerifier =>
+  createVerifier({
+    secret,
+    issuer: env.JWT_ISSUER,
+    audience: env.JWT_AUDIENCE,
+    jwksUrl: env.JWT_JWKS_URL,
+    requireExp: env.JWT_REQUIRE_EXP,
+  });
 
 const claimsSchema = z.object({
   roles: z.array(z.string()).default([]),
@@ -102,6 +159,7 @@ const claimsSchema = z.object({
 export function createVerifier(opts: VerifierOptions): TokenVerifier {
   const key = new TextEncoder().encode(opts.secret);
   const jwks = opts.jwksUrl ? createRemoteJWKSet(new URL(opts.jwksUrl)) : undefined;
+  const requiredClaims = opts.requireExp === false ? [] : ['exp'];
   return async (token) => {
     let alg: string | undefined;
     try {
@@ -116,11 +174,13 @@ export function createVerifier(opts: VerifierOptions): TokenVerifier {
           issuer: opts.issuer,
           audience: opts.audience,
           algorithms: ['HS256'],
+          requiredClaims,
         }));
       } else if (jwks && (alg === 'RS256' || alg === 'RS512' || alg === 'ES256')) {
         ({ payload } = await jwtVerify(token, jwks, {
           audience: opts.audience,
           algorithms: ['RS256', 'RS512', 'ES256'],
+          requiredClaims,
         }));
       } else {
         throw new TokenError(`Unsupported token algorithm ${alg ?? 'none'}.`);

@@ -2,7 +2,7 @@
 
 import { loadConfigOrExit, SERVICE_NAMES, type ServiceName } from '../lib/config';
 import { openDatabase } from '../lib/db';
-import { createVerifier, resolveJwtSecret } from '../lib/jwt';
+import { configuredVerifier, resolveJwtSecret } from '../lib/jwt';
 import { createLogger } from '../lib/logger';
 import { onShutdown, requireSharedDatabase } from '../lib/process';
 import { serviceTokenSource } from '../lib/service-token';
@@ -22,12 +22,7 @@ const jwtSecret = resolveJwtSecret(env.JWT_SECRET, config.dataDir);
 const [svc] = await startServices({
   database,
   logger,
-  verify: createVerifier({
-    secret: jwtSecret,
-    issuer: env.JWT_ISSUER,
-    audience: env.JWT_AUDIENCE,
-    jwksUrl: env.JWT_JWKS_URL,
-  }),
+  verify: configuredVerifier(env, jwtSecret),
   faultInjection: env.FAULT_INJECTION,
   host: env.HOST,
   ports: config.ports,

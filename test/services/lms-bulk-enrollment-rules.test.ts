@@ -90,11 +90,9 @@ describe('request validation matrix (§7.2, checklist 43)', () => {
       { licenses_info: [{ user_id: ['A valid integer is required.'] }] },
     ],
     [
-      'malformed course run key and subsidy ids',
+      'any course run key is a CharField; a subsidy id that is no uuid fails the item once its rules pass',
       { licenses_info: [{ email: 'a@example.com', course_run_key: 'DemoX', license_uuid: 'L1' }] },
-      {
-        licenses_info: [{ course_run_key: ['Invalid course run key.'], license_uuid: ['Must be a valid UUID.'] }],
-      },
+      { licenses_info: [{ non_field_errors: ['license_uuid: “L1” is not a valid UUID.'] }] },
     ],
     [
       'an item that is not an object',

@@ -185,8 +185,8 @@ describe('request body (§7.2)', () => {
         { licenses_info: [{ non_field_errors: ['At least one user identifier field [user_id or email] required.'] }] },
       ],
       [
-        { licenses_info: [item, { ...item, course_run_key: 'DemoX', user_id: 2 ** 40 }] },
-        { licenses_info: [{}, { course_run_key: ['Invalid course run key.'] }] },
+        { licenses_info: [item, { ...item, course_run_key: '  ', user_id: 2 ** 40 }] },
+        { licenses_info: [{}, { course_run_key: ['This field may not be blank.'] }] },
       ],
       ['just a string', { non_field_errors: ['Invalid data. Expected a dictionary, but got str.'] }],
     ];

@@ -333,12 +333,15 @@ describe('enterprise-group', () => {
       enterprise_customer: c.uuid,
       name: 'Engineering',
       accepted_members_count: 0,
+      group_type: 'flex',
       created: expect.stringMatching(ISO_TIME),
     });
 
     const dup = await post(`${API}/enterprise-group/`, { name: 'Engineering', enterprise_customer: c.uuid });
     expect(dup.status).toBe(400);
-    expect(dup.body).toEqual({ non_field_errors: ['The fields name, enterprise_customer must make a unique set.'] });
+    expect(dup.body).toEqual({
+      non_field_errors: ['A group with this name already exists. Please enter a unique name to create a new group.'],
+    });
     expect(
       (await post(`${API}/enterprise-group/`, { name: 'Engineering', enterprise_customer: other.uuid })).status,
     ).toBe(201);

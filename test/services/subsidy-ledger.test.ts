@@ -182,7 +182,9 @@ const SUBSIDY_FIELDS = [
 const TRANSACTION_FIELDS = [
   'content_key',
   'content_title',
+  'course_run_start_date',
   'created',
+  'external_reference',
   'fulfillment_identifier',
   'idempotency_key',
   'lms_user_email',
@@ -304,18 +306,14 @@ describe('POST /api/v1/subsidies/ (get-or-create)', () => {
     expect(txs).toHaveLength(0);
   });
 
-  it('answers 400 with a DRF field error for every missing field', async () => {
-    const res = await asOperator('POST', '/api/v1/subsidies/', {});
+  it('answers 400 with a DRF field error for every missing field (the deprecated body)', async () => {
+    const res = await asOperator('POST', '/api/v1/subsidies/', { title: 'x' });
     expect(res.status).toBe(400);
-    for (const field of [
-      'title',
-      'enterprise_customer_uuid',
-      'active_datetime',
-      'expiration_datetime',
-      'starting_balance',
-    ]) {
+    for (const field of ['enterprise_customer_uuid', 'active_datetime', 'expiration_datetime', 'starting_balance']) {
       expect(res.body[field], field).toEqual(['This field is required.']);
     }
+    const empty = await asOperator('POST', '/api/v1/subsidies/', {});
+    expect(empty).toEqual({ status: 400, body: 'Request body is required' });
   });
 
   it.each<[string, Json, string]>([
@@ -359,20 +357,24 @@ describe('POST /api/v1/subsidies/ (get-or-create)', () => {
 });
 
 describe('GET /api/v1/subsidies/', () => {
-  it('shows a subsidy to the operator and to the admins and learners of its customer only', async () => {
+  it('shows a subsidy to the operators and admins of its customer only, not to its learners', async () => {
     const customer = randomUUID();
     const s = await createSubsidy({ enterprise_customer_uuid: customer });
-    for (const roles of [[`enterprise_admin:${customer}`], [`enterprise_learner:${customer.toUpperCase()}`]]) {
+    for (const roles of [[`enterprise_admin:${customer.toUpperCase()}`], [`enterprise_openedx_operator:${customer}`]]) {
       const res = await call<Subsidy>(await tokenFor(roles), 'GET', `/api/v1/subsidies/${s.uuid}/`);
       expect(res.status, roles[0]).toBe(200);
       expect(res.body.uuid).toBe(s.uuid);
     }
+    const learner = await tokenFor([`enterprise_learner:${customer}`]);
+    expect((await call(learner, 'GET', `/api/v1/subsidies/${s.uuid}/`)).status).toBe(403);
     const other = await tokenFor([`enterprise_admin:${randomUUID()}`]);
     expect((await call(other, 'GET', `/api/v1/subsidies/${s.uuid}/`)).status).toBe(403);
+    const otherOperator = await tokenFor([`enterprise_openedx_operator:${randomUUID()}`]);
+    expect((await call(otherOperator, 'GET', `/api/v1/subsidies/${s.uuid}/`)).status).toBe(403);
     expect((await call(undefined, 'GET', `/api/v1/subsidies/${s.uuid}/`)).status).toBe(401);
   });
 
-  it('answers 404 for unknown, malformed and soft-deleted subsidies', async () => {
+  it('answers 404 for unknown, malformed and soft-deleted subsidies to a reader of every customer', async () => {
     expect((await asOperator('GET', `/api/v1/subsidies/${randomUUID()}/`)).status).toBe(404);
     expect((await asOperator('GET', '/api/v1/subsidies/not-a-uuid/')).status).toBe(404);
     const s = await createSubsidy();
@@ -399,7 +401,7 @@ describe('GET /api/v1/subsidies/', () => {
     await createSubsidy();
     const res = await asOperator<Page<Subsidy>>(
       'GET',
-      `/api/v1/subsidies/?enterprise_customer_uuid=${customer}&page_size=1`,
+      `/api/v1/subsidies/?enterprise_customer_uuid=${customer}&page_size=1&sort_by=-created`,
     );
     expect(res.status).toBe(200);
     expect(res.body.count).toBe(2);
@@ -511,18 +513,21 @@ describe('GET /api/v1/subsidies/{uuid}/can_redeem/', () => {
     const s = await createSubsidy();
     const res = await asOperator('GET', `/api/v1/subsidies/${s.uuid}/can_redeem/`);
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ lms_user_id: ['This field is required.'], content_key: ['This field is required.'] });
+    expect(res.body).toEqual({
+      error_code: 'Bad Request',
+      developer_message: 'A lms_user_id and content_key are required',
+      user_message: 'A lms_user_id and content_key are required',
+    });
     const bad = await asOperator('GET', `/api/v1/subsidies/${s.uuid}/can_redeem/?lms_user_id=abc&content_key=${RUN}`);
     expect(bad.status).toBe(400);
     expect(bad.body).toHaveProperty('lms_user_id');
   });
 
-  it('lets a learner ask about themself only; admins ask about anyone', async () => {
+  it('is for admins and operators of the customer (can_read_subsidies), not for learners', async () => {
     const customer = randomUUID();
     const s = await createSubsidy({ enterprise_customer_uuid: customer });
     const learner = await tokenFor([`enterprise_learner:${customer}`], 4242);
-    expect((await canRedeem(s.uuid, 4242, RUN, learner)).status).toBe(200);
-    expect((await canRedeem(s.uuid, 4243, RUN, learner)).status).toBe(403);
+    expect((await canRedeem(s.uuid, 4242, RUN, learner)).status).toBe(403);
     const admin = await tokenFor([`enterprise_admin:${customer}`], 1);
     expect((await canRedeem(s.uuid, 4243, RUN, admin)).status).toBe(200);
     const stranger = await tokenFor([`enterprise_learner:${randomUUID()}`], 4242);
@@ -691,20 +696,19 @@ describe('POST /api/v2/subsidies/{uuid}/admin/transactions/ (reserve)', () => {
     expect(res.status).toBe(400);
     expect(Object.keys(res.body).sort()).toEqual([
       'content_key',
-      'idempotency_key',
       'lms_user_id',
       'metadata',
       'subsidy_access_policy_uuid',
     ]);
   });
 
-  it('is for operators only (401 / 403) and 404 for an unknown subsidy', async () => {
+  it('is for operators only (401 / 403), and 403 for an unknown subsidy', async () => {
     const customer = randomUUID();
     const s = await createSubsidy({ enterprise_customer_uuid: customer });
     expect((await call(undefined, 'POST', txPath(s.uuid), reservation())).status).toBe(401);
     const admin = await tokenFor([`enterprise_admin:${customer}`]);
     expect((await call(admin, 'POST', txPath(s.uuid), reservation())).status).toBe(403);
-    expect((await asOperator('POST', txPath(randomUUID()), reservation())).status).toBe(404);
+    expect((await asOperator('POST', txPath(randomUUID()), reservation())).status).toBe(403);
     await expectBalance(s.uuid, 100_000);
   });
 });
@@ -1066,9 +1070,10 @@ describe('transaction lists, aggregates and status', () => {
     expect(mine.status).toBe(200);
     expect(mine.body).toMatchObject({ uuid: t.l1a?.uuid, state: 'committed', lms_user_id: 1 });
     expect((await call(await tokenFor([`enterprise_admin:${customer}`]), 'GET', path)).status).toBe(200);
-    expect((await call(await tokenFor([`enterprise_learner:${customer}`], 2), 'GET', path)).status).toBe(403);
+    // Another learner's transaction is hidden (404), as upstream's queryset hides it.
+    expect((await call(await tokenFor([`enterprise_learner:${customer}`], 2), 'GET', path)).status).toBe(404);
     expect((await call(await tokenFor([`enterprise_admin:${randomUUID()}`]), 'GET', path)).status).toBe(403);
-    expect((await asOperator('GET', `/api/v1/transactions/${randomUUID()}/`)).status).toBe(404);
-    expect((await asOperator('GET', '/api/v1/transactions/nope/')).status).toBe(404);
+    expect((await asOperator('GET', `/api/v1/transactions/${randomUUID()}/`)).status).toBe(403);
+    expect((await asOperator('GET', '/api/v1/transactions/nope/')).status).toBe(400);
   });
 });

@@ -245,6 +245,16 @@ describe('loadConfig errors', () => {
     expect(err.message).toContain('NODE_ENV=production');
   });
 
+  it('requires exp on tokens by default; JWT_REQUIRE_EXP=false only outside production', () => {
+    expect(loadConfig({}).env.JWT_REQUIRE_EXP).toBe(true);
+    expect(loadConfig({ JWT_REQUIRE_EXP: '' }).env.JWT_REQUIRE_EXP).toBe(true);
+    expect(loadConfig({ JWT_REQUIRE_EXP: 'false', NODE_ENV: 'test' }).env.JWT_REQUIRE_EXP).toBe(false);
+    const err = configError({ JWT_REQUIRE_EXP: 'false', NODE_ENV: 'production' });
+    expect(err.message).toContain('JWT_REQUIRE_EXP');
+    expect(err.message).toContain('NODE_ENV=production');
+    expect(loadConfig({ JWT_REQUIRE_EXP: 'true', NODE_ENV: 'production' }).env.JWT_REQUIRE_EXP).toBe(true);
+  });
+
   it('allows FAULT_INJECTION outside production and production without it', () => {
     expect(loadConfig({ FAULT_INJECTION: 'true', NODE_ENV: 'test' }).env.FAULT_INJECTION).toBe(true);
     expect(loadConfig({ FAULT_INJECTION: 'true' }).env.FAULT_INJECTION).toBe(true);

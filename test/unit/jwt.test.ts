@@ -8,9 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createVerifier,
   hasRole,
+  holdsRoleSomewhere,
   type Principal,
   parseRole,
   resolveJwtSecret,
+  roleContexts,
   roleStringSchema,
   signToken,
   TokenError,
@@ -108,6 +110,19 @@ describe('HS256 tokens', () => {
     await new Promise((r) => setTimeout(r, 2100));
     expect((await tokenError(verify(token))).message).toBe('Signature has expired.');
   }, 10_000);
+
+  it('refuses a token without exp unless told not to (JWT_REQUIRE_EXP=false, tests only)', async () => {
+    const token = await new SignJWT({ roles: ['enterprise_openedx_operator:*'] })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuer(ISSUER)
+      .setIssuedAt()
+      .sign(new TextEncoder().encode(SECRET));
+    const err = await tokenError(verify(token));
+    expect(err.message).toMatch(/^Invalid token: /);
+    expect(err.message).toContain('exp');
+    const lax = createVerifier({ secret: SECRET, issuer: ISSUER, requireExp: false });
+    expect((await lax(token)).roles).toEqual([{ role: 'enterprise_openedx_operator', context: '*' }]);
+  });
 
   it('rejects a token from another issuer', async () => {
     const token = await signToken(SECRET, 'someone-else', { roles: ['enterprise_admin:*'] });
@@ -290,8 +305,26 @@ describe('hasRole', () => {
     expect(hasRole(p, ['enterprise_admin'], OTHER_CUSTOMER)).toBe(false);
   });
 
-  it('grants a context-specific role when no context is asked for', () => {
-    expect(hasRole(principal([`enterprise_admin:${CUSTOMER}`]), ['enterprise_admin'])).toBe(true);
+  it('refuses a context-specific role when no context is asked for (a global action needs `*`)', () => {
+    expect(hasRole(principal([`enterprise_admin:${CUSTOMER}`]), ['enterprise_admin'])).toBe(false);
+    expect(hasRole(principal([`enterprise_openedx_operator:${CUSTOMER}`]), ['enterprise_openedx_operator'])).toBe(
+      false,
+    );
+    expect(holdsRoleSomewhere(principal([`enterprise_admin:${CUSTOMER}`]), ['enterprise_admin'])).toBe(true);
+  });
+
+  it('does not treat an operator scoped to one customer as an operator of the others', () => {
+    const p = principal([`enterprise_openedx_operator:${CUSTOMER}`]);
+    expect(hasRole(p, ['enterprise_openedx_operator'], CUSTOMER)).toBe(true);
+    expect(hasRole(p, ['enterprise_openedx_operator'], OTHER_CUSTOMER)).toBe(false);
+    expect(roleContexts(p, ['enterprise_openedx_operator'])).toEqual([CUSTOMER]);
+    expect(roleContexts(principal(['enterprise_openedx_operator:*']), ['enterprise_openedx_operator'])).toBe('*');
+  });
+
+  it('matches uuid contexts in any case and with or without hyphens', () => {
+    const p = principal([`enterprise_admin:${CUSTOMER.toUpperCase()}`]);
+    expect(hasRole(p, ['enterprise_admin'], CUSTOMER)).toBe(true);
+    expect(hasRole(p, ['enterprise_admin'], CUSTOMER.replaceAll('-', ''))).toBe(true);
   });
 
   it('refuses a role the principal does not hold', () => {

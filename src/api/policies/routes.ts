@@ -2,8 +2,9 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { nonUpdatableFields } from '../../access/learner-credit/policy-rules';
 import type { Policy } from '../../access/learner-credit/policy-store';
+import { CUSTOMER_ROLES } from '../../lib/customer-access';
 import type { ZodApp } from '../../lib/fastify/app';
-import { requirePrincipal, requireRoles } from '../../lib/fastify/auth';
+import { requirePrincipal, requireRoleSomewhere } from '../../lib/fastify/auth';
 import { InvalidInput } from '../../lib/http-errors';
 import { OPERATOR_ROLES } from '../../lib/jwt';
 import {
@@ -28,10 +29,10 @@ const tags = ['learner-credit'];
  * policy 404) before its body is validated, as upstream.
  */
 export function policyRoutes(app: ZodApp, service: PolicyService) {
-  const requireCaller = async (req: FastifyRequest) => {
-    requirePrincipal(req);
-  };
-  const requireOperator = requireRoles(OPERATOR_ROLES);
+  // First gates, before the body or query is read (as upstream): some role of some customer; then
+  // the service checks the role against the policy's own customer.
+  const requireCaller = requireRoleSomewhere(CUSTOMER_ROLES);
+  const requireOperator = requireRoleSomewhere(OPERATOR_ROLES);
   const loaded = new WeakMap<FastifyRequest, Policy>();
   const policyOf = (req: FastifyRequest) => loaded.get(req) as Policy;
   /** `preValidation`: the path's policy, if the caller may act on it as `need` says (404, then 403). */

@@ -26,7 +26,7 @@ import type { ServiceClients } from '../../clients';
 import type { SubsidyRecord } from '../../clients/subsidy';
 import { accessTo, type CustomerAccess } from '../../lib/customer-access';
 import { invalidPk, uuidParam } from '../../lib/drf/fields';
-import { type PageRequest, paginate, paginateEdx, withPageSize } from '../../lib/drf/pagination';
+import { type PageRequest, paginate, paginateEdx } from '../../lib/drf/pagination';
 import { ServiceError } from '../../lib/http-client';
 import { InvalidInput, NotFound, PermissionDenied, Unavailable } from '../../lib/http-errors';
 import type { Principal } from '../../lib/jwt';
@@ -103,9 +103,9 @@ export function createPolicyService(deps: { db: Kysely<AccessDB>; clients: Servi
       const reader = facts();
       return paginateEdx(
         page,
-        POLICY_PAGE_SIZE,
         () => countPolicies(db, filter),
         async (limit, offset) => render(db, reader, await listPolicies(db, filter, limit, offset)),
+        { pageSize: POLICY_PAGE_SIZE, maxPageSize: POLICY_PAGE_SIZE },
       );
     },
 
@@ -186,9 +186,10 @@ export function createPolicyService(deps: { db: Kysely<AccessDB>; clients: Servi
       const rows = memberRows(members, counts, q);
       if (q.traverse_pagination) return { count: rows.length, next: null, previous: null, results: rows };
       return paginate(
-        withPageSize(page, MEMBER_PAGE_SIZE),
+        page,
         async () => rows.length,
         async (limit, offset) => rows.slice(offset, offset + limit),
+        { pageSize: MEMBER_PAGE_SIZE, maxPageSize: MEMBER_PAGE_SIZE },
       );
     },
   };

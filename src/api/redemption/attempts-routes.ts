@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { ATTEMPT_OUTCOMES } from '../../access/learner-credit/redemption-store';
+import { CUSTOMER_ROLES } from '../../lib/customer-access';
 import { pageQuery, pageSchema } from '../../lib/drf/pagination';
 import type { ZodApp } from '../../lib/fastify/app';
-import { requirePrincipal } from '../../lib/fastify/auth';
+import { requirePrincipal, requireRoleSomewhere } from '../../lib/fastify/auth';
 import type { RedemptionService } from './service';
 
 const uuid = z.uuid('Must be a valid UUID.').transform((u) => u.toLowerCase());
@@ -57,6 +58,8 @@ export function redemptionAttemptRoutes(app: ZodApp, service: RedemptionService)
   app.get(
     '/api/v1/redemption-attempts',
     {
+      // Some role of some customer before the query is read (403, not 400, for a caller with none).
+      onRequest: requireRoleSomewhere(CUSTOMER_ROLES),
       schema: {
         summary: 'Redemption attempts (audit log), newest first, filtered and paginated',
         description:

@@ -53,18 +53,63 @@ export async function paginate<T>(
   req: PageRequest,
   count: () => Promise<number>,
   fetchPage: (limit: number, offset: number) => Promise<T[]>,
+  opts: PageOptions = {},
 ): Promise<Page<T>> {
+  return (await paginateWithPosition(req, count, fetchPage, opts)).page;
+}
+
+/** A paginator's sizes: `pageSize` by default, `page_size` up to `maxPageSize` (both PAGE_SIZE unless given). */
+export interface PageOptions {
+  pageSize?: number;
+  maxPageSize?: number;
+}
+
+/** `paginate`, also telling where the page is: its number, the page count and the effective size. */
+export async function paginateWithPosition<T>(
+  req: PageRequest,
+  count: () => Promise<number>,
+  fetchPage: (limit: number, offset: number) => Promise<T[]>,
+  opts: PageOptions = {},
+): Promise<{ page: Page<T>; number: number; pages: number; size: number }> {
   const query = req.query as { page?: string; page_size?: string };
-  const size = pageSize(query.page_size);
+  const size = pageSize(query.page_size, opts.pageSize ?? PAGE_SIZE, opts.maxPageSize ?? PAGE_SIZE);
   const total = await count();
   const pages = Math.max(1, Math.ceil(total / size));
   const page = pageNumber(query.page, pages);
   const results = total === 0 ? [] : await fetchPage(size, (page - 1) * size);
   return {
-    count: total,
-    next: page < pages ? pageUrl(req, page + 1) : null,
-    previous: page > 1 ? pageUrl(req, page - 1) : null,
-    results,
+    page: {
+      count: total,
+      next: page < pages ? pageUrl(req, page + 1) : null,
+      previous: page > 1 ? pageUrl(req, page - 1) : null,
+      results,
+    },
+    number: page,
+    pages,
+    size,
+  };
+}
+
+/**
+ * edx-drf-extensions' DefaultPagination (10 a page, `page_size` up to 100, unless a view's own
+ * paginator says otherwise): the DRF page plus `num_pages`, `current_page` and `start` (the
+ * offset of the page's first row).
+ */
+export async function paginateEdx<T>(
+  req: PageRequest,
+  count: () => Promise<number>,
+  fetchPage: (limit: number, offset: number) => Promise<T[]>,
+  opts: PageOptions = { pageSize: 10, maxPageSize: 100 },
+) {
+  const { page, number, pages, size } = await paginateWithPosition(req, count, fetchPage, opts);
+  return {
+    next: page.next,
+    previous: page.previous,
+    count: page.count,
+    num_pages: pages,
+    current_page: number,
+    start: (number - 1) * size,
+    results: page.results,
   };
 }
 
@@ -74,9 +119,11 @@ export async function countRows<DB, TB extends keyof DB>(q: SelectQueryBuilder<D
   return Number(row.n);
 }
 
-function pageSize(raw: string | undefined): number {
+function pageSize(raw: string | undefined, fallback: number, max: number): number {
   const requested = Number(raw);
-  return Number.isInteger(requested) && requested > 0 ? Math.min(requested, PAGE_SIZE) : PAGE_SIZE;
+  return raw !== undefined && raw !== '' && Number.isInteger(requested) && requested > 0
+    ? Math.min(requested, max)
+    : fallback;
 }
 
 function pageNumber(raw: string | undefined, pages: number): number {
@@ -91,39 +138,4 @@ function pageUrl(req: PageRequest, page: number): string {
   if (page === 1) url.searchParams.delete('page');
   else url.searchParams.set('page', String(page));
   return url.toString();
-}
-
-/** The request as `paginate` should see it: `page_size` defaults to, and is capped at, `size`. */
-export function withPageSize(req: PageRequest, size: number): PageRequest {
-  const query = req.query as Record<string, unknown>;
-  const asked = Number(query.page_size);
-  const pageSize = Number.isInteger(asked) && asked > 0 ? Math.min(asked, size) : size;
-  return { url: req.url, protocol: req.protocol, host: req.host, query: { ...query, page_size: String(pageSize) } };
-}
-
-/**
- * edx-drf-extensions' DefaultPagination envelope: DRF's page plus `num_pages`, `current_page` and
- * `start`, with `size` rows a page by default and at most.
- */
-export async function paginateEdx<T>(
-  req: PageRequest,
-  size: number,
-  count: () => Promise<number>,
-  fetchPage: (limit: number, offset: number) => Promise<T[]>,
-) {
-  const sized = withPageSize(req, size);
-  const page = await paginate(sized, count, fetchPage);
-  const pageSize = Number((sized.query as { page_size: string }).page_size);
-  const numPages = Math.max(1, Math.ceil(page.count / pageSize));
-  const raw = (req.query as { page?: string }).page;
-  const current = raw === 'last' ? numPages : raw ? Number(raw) : 1;
-  return {
-    next: page.next,
-    previous: page.previous,
-    count: page.count,
-    num_pages: numPages,
-    current_page: current,
-    start: (current - 1) * pageSize,
-    results: page.results,
-  };
 }

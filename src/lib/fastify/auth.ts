@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { forbidden, unauthorized } from '../http-errors';
-import { hasRole, type Principal, TokenError, type TokenVerifier } from '../jwt';
+import { hasRole, holdsRoleSomewhere, type Principal, TokenError, type TokenVerifier } from '../jwt';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -48,7 +48,7 @@ export function requirePrincipal(req: FastifyRequest): Principal {
 
 /**
  * Route hook: 401 without a token, 403 unless the caller holds one of `roles` for the context
- * `contextOf(req)` returns (a customer uuid), or for any context when it returns undefined.
+ * `contextOf(req)` returns (a customer uuid), or, when there is none, for `*` (see `hasRole`).
  * Register it as `onRequest` so that, as upstream, permission is checked before the body is
  * validated (a forbidden caller with an empty body gets 403, not 400).
  */
@@ -61,3 +61,14 @@ export function requireRoles(
     if (!hasRole(p, roles, contextOf?.(req))) throw forbidden();
   };
 }
+
+/**
+ * Route hook: 401 without a token, 403 unless the caller holds one of `roles` for some customer,
+ * before the body is read (as upstream checks permission first). Only a first gate: the route then
+ * checks the role against the customer of the record it acts on (`hasRole` / `accessTo`).
+ */
+export const requireRoleSomewhere =
+  (roles: readonly string[]) =>
+  async (req: FastifyRequest): Promise<void> => {
+    if (!holdsRoleSomewhere(requirePrincipal(req), roles)) throw forbidden();
+  };

@@ -1,33 +1,49 @@
 import type { FastifyRequest } from 'fastify';
 import { isUuid, normalizeUuid } from '../../lib/drf/fields';
-import { requirePrincipal, requireRoles } from '../../lib/fastify/auth';
+import { requirePrincipal } from '../../lib/fastify/auth';
 import { forbidden } from '../../lib/http-errors';
-import type { Principal } from '../../lib/jwt';
-import { OPERATOR_ROLES } from '../common/auth';
+import { hasRole, type Principal, roleContexts } from '../../lib/jwt';
+import { requireRoleSomewhere } from '../common/auth';
 
 /**
- * Who may read a catalog (upstream `catalog.has_learner_access`): the admins and learners of its
- * customer, and operators. Writes take the operator roles (`requireOperator` of ../common/auth).
+ * enterprise-catalog's role mapping (`SYSTEM_TO_FEATURE_ROLE_MAPPING`, `catalog/rules.py`), in the
+ * JWT role format; each role counts for its own customer or for `*` only:
+ * - catalog admin (`catalog.has_admin_access`: the catalogs' CRUD): `enterprise_catalog_admin`,
+ *   `enterprise_openedx_operator`, `enterprise_admin`; the provisioning admin
+ *   (`enterprise_provisioning_admin`) has the CRUD too (`catalog.has_provisioning_admin_access`);
+ * - catalog learner (`catalog.has_learner_access`: contains_content_items, content metadata):
+ *   the admins above and `enterprise_learner`.
  */
-export const CATALOG_READ_ROLES = ['enterprise_admin', 'enterprise_learner', ...OPERATOR_ROLES] as const;
+export const CATALOG_ADMIN_ROLES = [
+  'enterprise_catalog_admin',
+  'enterprise_openedx_operator',
+  'enterprise_admin',
+] as const;
+export const CATALOG_CRUD_ROLES = [...CATALOG_ADMIN_ROLES, 'enterprise_provisioning_admin'] as const;
+export const CATALOG_READ_ROLES = [...CATALOG_CRUD_ROLES, 'enterprise_learner'] as const;
 
 /** `onRequest` hook: 401 without a token, 403 without any read role (the customer is checked later). */
-export const requireReader = requireRoles(CATALOG_READ_ROLES);
+export const requireReader = requireRoleSomewhere(CATALOG_READ_ROLES);
 
-const isReadRole = (role: string) => (CATALOG_READ_ROLES as readonly string[]).includes(role);
+/** `onRequest` hook of the catalogs' CRUD: 401, or 403 without an admin role anywhere (learners included). */
+export const requireCatalogAdmin = requireRoleSomewhere(CATALOG_CRUD_ROLES);
 
-/** The customers whose catalogs the caller may read: `all`, or the uuids its grants name. */
-export function readableCustomers(p: Principal): 'all' | string[] {
-  if (p.administrator || p.roles.some((g) => isReadRole(g.role) && g.context === '*')) {
-    return 'all';
-  }
+/** The customers whose catalogs the caller may see with `roles`: `all`, or the uuids its grants name. */
+export function customersFor(p: Principal, roles: readonly string[]): 'all' | string[] {
+  const contexts = roleContexts(p, roles);
+  if (contexts === '*') return 'all';
   // Contexts that are not uuids name no customer (and must not reach a uuid comparison in SQL).
-  const contexts = p.roles.filter((g) => isReadRole(g.role) && isUuid(g.context)).map((g) => normalizeUuid(g.context));
-  return [...new Set(contexts)];
+  return [...new Set(contexts.filter(isUuid).map(normalizeUuid))];
 }
 
-/** 403 unless the caller may read `customer`'s catalogs. */
-export function assertCanRead(req: FastifyRequest, customer: string): void {
-  const scope = readableCustomers(requirePrincipal(req));
-  if (scope !== 'all' && !(isUuid(customer) && scope.includes(normalizeUuid(customer)))) throw forbidden();
+/** The customers whose catalogs the caller may read. */
+export const readableCustomers = (p: Principal) => customersFor(p, CATALOG_READ_ROLES);
+
+/** 403 unless the caller holds one of `roles` for `customer` (default: may read its catalogs). */
+export function assertCanRead(
+  req: FastifyRequest,
+  customer: string,
+  roles: readonly string[] = CATALOG_READ_ROLES,
+): void {
+  if (!hasRole(requirePrincipal(req), roles, isUuid(customer) ? normalizeUuid(customer) : customer)) throw forbidden();
 }

@@ -243,11 +243,21 @@ export function licenseRepresentation(l: LicenseRow) {
   };
 }
 
-export function renewalRepresentation(r: RenewalRow) {
+/** The plans' titles and the customer a renewal belongs to (upstream's serializer reads them through the plans). */
+export interface RenewalFacts {
+  prior_subscription_plan_title: string | null;
+  renewed_subscription_plan_title: string | null;
+  enterprise_customer_uuid: string | null;
+}
+
+export function renewalRepresentation(r: RenewalRow, facts: RenewalFacts) {
   return {
     id: r.id,
     prior_subscription_plan: r.prior_subscription_plan,
+    prior_subscription_plan_title: facts.prior_subscription_plan_title,
     renewed_subscription_plan: r.renewed_subscription_plan,
+    renewed_subscription_plan_title: facts.renewed_subscription_plan_title,
+    enterprise_customer_uuid: facts.enterprise_customer_uuid,
     salesforce_opportunity_id: r.salesforce_opportunity_id,
     number_of_licenses: r.number_of_licenses,
     effective_date: iso(r.effective_date),

@@ -1,8 +1,15 @@
 import { z } from 'zod';
-import { BLANK, booleanField, integerField, textField, unlessMissing } from '../../lib/drf/fields';
+import {
+  BLANK,
+  booleanField,
+  integerField,
+  isUuid,
+  normalizeUuid,
+  textField,
+  unlessMissing,
+} from '../../lib/drf/fields';
 import { HttpError } from '../../lib/http-errors';
 import { issuesToFieldErrors } from '../../lib/validation';
-import { courseRunKeyField, uuidField } from './fields';
 import { notADictionary, parseListField } from './list-field';
 
 /**
@@ -36,8 +43,14 @@ const charField = () =>
     .min(1, BLANK)
     .refine((s) => !s.includes('\0'), { error: 'Null characters are not allowed.' });
 
-/** A subsidy id: a uuid, lower-cased so that a repeat in another case is the same subsidy. */
-const subsidyId = () => uuidField().transform((s) => s.toLowerCase());
+/**
+ * A subsidy id: a CharField upstream, so any non-blank text passes the field check (the item
+ * rules then apply); it must be a uuid, hyphenated or as 32 hex digits, once the rules pass.
+ */
+const subsidyId = () => charField();
+
+/** Django's UUIDField message; upstream fails on it only when storing (a 500), here it is the item's 400. */
+const notAUuid = (field: string, value: string) => `${field}: “${value}” is not a valid UUID.`;
 
 /**
  * upstream's DecimalField(decimal_places=5), kept as a string for the numeric column; the range
@@ -69,7 +82,11 @@ const itemSchema = z.object({
   // DRF's IntegerField has no range; ids that cannot exist are reported in `invalid_user_ids`.
   user_id: integerField(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER).optional(),
   email: charField().optional(),
-  course_run_key: courseRunKeyField(),
+  // A CharField upstream: the lms keeps no course catalogue, so any key is taken as given
+  // (`course-v2:edX+DemoX+Second_Demo_Course` is enrolled or pending like any other).
+  course_run_key: charField().refine((k) => k.length <= 255, {
+    error: 'Ensure this field has no more than 255 characters.',
+  }),
   license_uuid: subsidyId().optional(),
   transaction_id: subsidyId().optional(),
   /** Enroll past the enrollment deadline: accepted; this lms keeps no course dates to enforce. */
@@ -116,6 +133,8 @@ export function itemRuleError(item: Pick<ItemFields, 'user_id' | 'email' | 'lice
   if (!item.user_id && !item.email) return NO_IDENTIFIER;
   if (!item.license_uuid && !item.transaction_id) return NO_SUBSIDY;
   if (item.license_uuid && item.transaction_id) return BOTH_SUBSIDIES;
+  if (item.license_uuid && !isUuid(item.license_uuid)) return notAUuid('license_uuid', item.license_uuid);
+  if (item.transaction_id && !isUuid(item.transaction_id)) return notAUuid('transaction_id', item.transaction_id);
   return undefined;
 }
 
@@ -155,7 +174,11 @@ export function parseBulkEnrollmentRequest(body: unknown): BulkEnrollmentRequest
       ...(item.user_id !== undefined ? { user_id: item.user_id } : {}),
       ...(item.email !== undefined ? { email: item.email } : {}),
       course_run_key: item.course_run_key,
-      subsidy: { license_uuid: item.license_uuid ?? null, transaction_id: item.transaction_id ?? null },
+      // One spelling per subsidy (hyphenated, lower case), so a repeat in another form is the same subsidy.
+      subsidy: {
+        license_uuid: item.license_uuid ? normalizeUuid(item.license_uuid) : null,
+        transaction_id: item.transaction_id ? normalizeUuid(item.transaction_id) : null,
+      },
       force_enrollment: item.force_enrollment ?? false,
     })),
     notify: top.data.notify ?? false,

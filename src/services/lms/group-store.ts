@@ -6,7 +6,7 @@ import { iso, type LmsDb, linkUsers, lockEmails, usersByEmails } from './store';
 export const groupByUuid = (db: LmsDb, uuid: string) =>
   db.selectFrom('enterprise_groups').selectAll().where('uuid', '=', uuid).executeTakeFirst();
 
-/** Upstream's EnterpriseGroupSerializer (without group_type: only "flex" groups exist here). */
+/** Upstream's EnterpriseGroupSerializer (`group_type` is always "flex": budget groups do not exist here). */
 export async function groupViews(db: LmsDb, rows: GroupRow[]) {
   if (rows.length === 0) return [];
   const counts = await db
@@ -26,6 +26,7 @@ export async function groupViews(db: LmsDb, rows: GroupRow[]) {
     enterprise_customer: r.enterprise_customer,
     name: r.name,
     accepted_members_count: accepted.get(r.uuid) ?? 0,
+    group_type: 'flex' as const,
     created: iso(r.created),
   }));
 }

@@ -104,6 +104,39 @@ export const isSubsidyActive = (s: { active_datetime: Date; expiration_datetime:
 export const isSubsidyExpired = (s: { expiration_datetime: Date }, now: Date): boolean =>
   now.getTime() > s.expiration_datetime.getTime();
 
+/** Python's `repr` of a str, as `str(dict)` writes it: single quotes unless the text holds one and no double quote. */
+export function pyStrRepr(value: string): string {
+  const quote = value.includes("'") && !value.includes('"') ? '"' : "'";
+  let out = '';
+  for (const ch of value) {
+    const code = ch.codePointAt(0) as number;
+    if (ch === '\\') out += '\\\\';
+    else if (ch === quote) out += `\\${quote}`;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, '0')}`;
+    else out += ch;
+  }
+  return `${quote}${out}${quote}`;
+}
+
+/**
+ * openedx-ledger `create_idempotency_key_for_transaction` for a redemption created without a key:
+ * `<ledger key>-<quantity>-<md5 of str({'lms_user_id': …, 'content_key': …, 'subsidy_access_policy_uuid': UUID(…)})>`,
+ * so a repeat of the same request finds the first transaction, as upstream. `md5` is injected
+ * to keep this module free of I/O imports.
+ */
+export function redemptionKey(
+  ledgerIdempotencyKey: string,
+  quantity: number,
+  r: { lms_user_id: number; content_key: string; subsidy_access_policy_uuid: string },
+  md5: (text: string) => string,
+): string {
+  const metadata = `{'lms_user_id': ${r.lms_user_id}, 'content_key': ${pyStrRepr(r.content_key)}, 'subsidy_access_policy_uuid': UUID('${r.subsidy_access_policy_uuid}')}`;
+  return `${ledgerIdempotencyKey}-${quantity}-${md5(metadata)}`;
+}
+
 /** Ledger idempotency keys (enterprise-subsidy ADR 0008). */
 export const ledgerKey = (subsidyUuid: string) => `ledger-for-subsidy-${subsidyUuid}`;
 export const initialDepositKey = (ledgerIdempotencyKey: string, quantity: number) =>

@@ -138,7 +138,21 @@ export const subsidyMigrations: SchemaMigrations = {
         .execute();
     },
   },
-  '0002_reversal_feed': {
+  '0002_reference_id_key': {
+    async up(db) {
+      // Upstream's get-or-create key is reference_id alone, and its test subsidies
+      // (`internal_only`) are always created, so they may share a reference.
+      await db.schema.dropIndex('subsidies_reference_key').execute();
+      await db.schema
+        .createIndex('subsidies_reference_key')
+        .on('subsidies')
+        .unique()
+        .column('reference_id')
+        .where(sql<boolean>`reference_id is not null and not is_soft_deleted and not internal_only`)
+        .execute();
+    },
+  },
+  '0003_reversal_feed': {
     async up(db) {
       // The reversal feed (GET /api/v1/transaction-reversals/) reads reversals by creation time.
       await db.schema.createIndex('reversals_created_idx').on('reversals').columns(['created', 'uuid']).execute();

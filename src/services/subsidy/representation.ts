@@ -46,6 +46,8 @@ export function transactionRepresentation(tx: TransactionView, unit: string, ori
     content_key: tx.content_key,
     parent_content_key: tx.parent_content_key,
     content_title: tx.content_title,
+    // Not recorded here (upstream reads it from the catalog for course runs).
+    course_run_start_date: null,
     quantity: Number(tx.quantity),
     unit,
     fulfillment_identifier: tx.fulfillment_identifier,
@@ -61,8 +63,12 @@ export function transactionRepresentation(tx: TransactionView, unit: string, ori
             state: tx.reversal_state,
             quantity: Number(tx.reversal_quantity),
             idempotency_key: tx.reversal_idempotency_key,
+            metadata: null,
             created: tx.reversal_created === null ? null : iso(tx.reversal_created),
+            modified: tx.reversal_created === null ? null : iso(tx.reversal_created),
           },
+    // External fulfilment (GetSmarter) is not part of this system: never any reference.
+    external_reference: [],
     transaction_status_api_url: `${origin}/api/v1/transactions/${tx.uuid}/`,
   };
 }

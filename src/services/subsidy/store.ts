@@ -66,32 +66,111 @@ export const findSubsidy = (db: SubsidyDb, uuid: string): Promise<SubsidyView | 
 export const findSubsidyOfLedger = (db: SubsidyDb, ledger: string): Promise<SubsidyView | undefined> =>
   selectSubsidies(db).where('l.uuid', '=', ledger).executeTakeFirst();
 
-const findSubsidyByReference = (db: SubsidyDb, referenceType: string, referenceId: string) =>
+/**
+ * The subsidy a reference id names (upstream's get-or-create key is `reference_id` alone). Test
+ * subsidies (`internal_only`) may share a reference: the customer-facing one wins, then the oldest.
+ */
+const findSubsidyByReference = (db: SubsidyDb, referenceId: string) =>
   selectSubsidies(db)
-    .where('s.reference_type', '=', referenceType)
     .where('s.reference_id', '=', referenceId)
+    .orderBy('s.internal_only')
+    .orderBy('s.created')
     .executeTakeFirst();
 
-/** The subsidy list, filtered; `customers` limits it to the caller's customers. */
-export function subsidyList(db: SubsidyDb, filters: { customer?: string; customers?: readonly string[] }) {
+/** The customer of the subsidy a reference id names, if any (the permission context of a create). */
+export const customerOfReference = async (db: SubsidyDb, referenceId: string): Promise<string | undefined> =>
+  (await findSubsidyByReference(db, referenceId))?.enterprise_customer_uuid;
+
+export interface SubsidyFilters {
+  customer?: string;
+  /** The caller's customers: the list shows theirs only. */
+  customers?: readonly string[];
+  uuid?: string;
+  title?: string;
+}
+
+/** The subsidy list, filtered (upstream: `enterprise_customer_uuid`, `uuid`, `title`, exact matches). */
+export function subsidyList(db: SubsidyDb, filters: SubsidyFilters) {
   let q = db
     .selectFrom('subsidies as s')
     .innerJoin('ledgers as l', 'l.subsidy_uuid', 's.uuid')
     .where('s.is_soft_deleted', '=', false);
   if (filters.customer) q = q.where('s.enterprise_customer_uuid', '=', filters.customer);
   if (filters.customers) q = q.where('s.enterprise_customer_uuid', 'in', [...filters.customers]);
+  if (filters.uuid) q = q.where('s.uuid', '=', filters.uuid);
+  if (filters.title !== undefined) q = q.where('s.title', '=', filters.title);
   return q;
 }
 
-export const subsidyPage = (q: ReturnType<typeof subsidyList>, limit: number, offset: number): Promise<SubsidyView[]> =>
+/** Fields the list may be sorted by (`sort_by`, `-` for descending); upstream's default is `uuid`. */
+export const SUBSIDY_SORT_FIELDS = [
+  'uuid',
+  'title',
+  'enterprise_customer_uuid',
+  'active_datetime',
+  'expiration_datetime',
+  'starting_balance',
+  'reference_id',
+  'created',
+  'modified',
+] as const;
+export type SubsidySort = { field: (typeof SUBSIDY_SORT_FIELDS)[number]; descending: boolean };
+
+export const subsidyPage = (
+  q: ReturnType<typeof subsidyList>,
+  limit: number,
+  offset: number,
+  sort: SubsidySort = { field: 'uuid', descending: false },
+): Promise<SubsidyView[]> =>
   q
     .selectAll('s')
     .select(['l.uuid as ledger_uuid', 'l.idempotency_key as ledger_key', 'l.balance'])
-    .orderBy('s.created', 'desc')
-    .orderBy('s.uuid', 'desc')
+    .orderBy(`s.${sort.field}`, sort.descending ? 'desc' : 'asc')
+    .orderBy('s.uuid')
     .limit(limit)
     .offset(offset)
     .execute();
+
+/** Fields PUT/PATCH may change (upstream SubsidyUpdateRequestSerializer). */
+export interface SubsidyChanges {
+  title?: string | null;
+  enterprise_customer_uuid?: string;
+  active_datetime?: Date;
+  expiration_datetime?: Date;
+  unit?: 'usd_cents';
+  reference_id?: string | null;
+  reference_type?: string;
+  internal_only?: boolean;
+  revenue_category?: string;
+}
+
+/** Applies the changes; undefined when the subsidy is gone. A reference another subsidy holds is a unique violation. */
+export async function updateSubsidy(
+  db: SubsidyDb,
+  uuid: string,
+  changes: SubsidyChanges,
+): Promise<SubsidyView | undefined> {
+  const set = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
+  const updated = await db
+    .updateTable('subsidies')
+    .set({ ...set, modified: sql<Date>`now()` })
+    .where('uuid', '=', uuid)
+    .where('is_soft_deleted', '=', false)
+    .returning('uuid')
+    .executeTakeFirst();
+  return updated ? findSubsidy(db, uuid) : undefined;
+}
+
+/** Soft delete (upstream `is_soft_deleted`): every read hides it from then on. True if it was there. */
+export async function softDeleteSubsidy(db: SubsidyDb, uuid: string): Promise<boolean> {
+  const res = await db
+    .updateTable('subsidies')
+    .set({ is_soft_deleted: true, modified: sql<Date>`now()` })
+    .where('uuid', '=', uuid)
+    .where('is_soft_deleted', '=', false)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}
 
 /** `total_deposits` per ledger: Σ committed deposits and adjustments with their reversals. */
 export async function totalDeposits(db: SubsidyDb, ledgerUuids: readonly string[]): Promise<Map<string, number>> {
@@ -179,6 +258,8 @@ export interface TransactionFilters {
   states?: readonly TransactionState[];
   /** true: only transactions with a committed reversal (refunds); false: only those without. */
   reversed?: boolean;
+  /** DRF SearchFilter: every whitespace-separated term in `lms_user_email` or `content_title`, any case. */
+  search?: string;
 }
 
 /** The admin list's filters; states are OR'd. */
@@ -193,8 +274,19 @@ export function filteredTransactions(db: SubsidyDb, ledger: string, f: Transacti
   if (f.states?.length) q = q.where('t.state', 'in', [...f.states]);
   if (f.reversed === true) q = q.where('r.state', '=', 'committed');
   if (f.reversed === false) q = q.where((eb) => eb.or([eb('r.uuid', 'is', null), eb('r.state', '<>', 'committed')]));
+  for (const term of (f.search ?? '')
+    .replaceAll('\0', '')
+    .split(/[\s,]+/)
+    .filter(Boolean)) {
+    const pattern = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    q = q.where((eb) => eb.or([eb('t.lms_user_email', 'ilike', pattern), eb('t.content_title', 'ilike', pattern)]));
+  }
   return q;
 }
+
+/** Fields the admin list may be ordered by (upstream `ordering_fields`). */
+export const TRANSACTION_ORDERINGS = ['created', 'quantity'] as const;
+export type TransactionOrdering = { field: (typeof TRANSACTION_ORDERINGS)[number]; descending: boolean };
 
 /** Ledger `subset_balance`: Σ quantity + reversal quantity over the filtered, non-failed transactions. */
 export async function subsetBalance(q: ReturnType<typeof filteredTransactions>): Promise<number> {
@@ -209,6 +301,7 @@ export const transactionPage = (
   q: ReturnType<typeof filteredTransactions>,
   limit: number,
   offset: number,
+  ordering: TransactionOrdering = { field: 'created', descending: true },
 ): Promise<TransactionView[]> =>
   q
     .selectAll('t')
@@ -219,11 +312,27 @@ export const transactionPage = (
       'r.idempotency_key as reversal_idempotency_key',
       'r.created as reversal_created',
     ])
-    .orderBy('t.created', 'desc')
-    .orderBy('t.uuid', 'desc')
+    .orderBy(`t.${ordering.field}`, ordering.descending ? 'desc' : 'asc')
+    .orderBy('t.created', ordering.descending ? 'desc' : 'asc')
+    .orderBy('t.uuid', ordering.descending ? 'desc' : 'asc')
     .limit(limit)
     .offset(offset)
     .execute();
+
+/** Records the learner's email on a transaction that has none (read from the lms after the fact). */
+export async function fillLearnerEmail(
+  db: SubsidyDb,
+  uuid: string,
+  email: string,
+): Promise<TransactionView | undefined> {
+  await db
+    .updateTable('transactions')
+    .set({ lms_user_email: email })
+    .where('uuid', '=', uuid)
+    .where('lms_user_email', 'is', null)
+    .execute();
+  return findTransaction(db, uuid);
+}
 
 /** Upstream `aggregated_enrollments_from_transactions`: committed, un-reversed redemptions per learner. */
 export async function aggregatesByLearner(
@@ -282,19 +391,20 @@ export interface NewSubsidy {
 }
 
 /**
- * Get-or-create by (reference_type, reference_id): the subsidy, its ledger and the starting
- * balance as a committed initial deposit, in one DB transaction (upstream made them in steps,
- * and backfilled the initial deposits later). A concurrent create of the same reference loses on
+ * Get-or-create by reference_id, as upstream (`internal_only` test subsidies are always created):
+ * the subsidy, its ledger and the starting balance as a committed initial deposit, in one DB
+ * transaction (upstream made them in steps, and backfilled the initial deposits later). A concurrent create of the same reference loses on
  * the unique index and returns the winner's subsidy.
  */
 export async function getOrCreateSubsidy(
   db: SubsidyDb,
   values: NewSubsidy,
 ): Promise<{ subsidy: SubsidyView; created: boolean }> {
+  // Upstream: a test subsidy (`internal_only`) is always created, whatever holds its reference.
   const existing = () =>
-    values.reference_id === null
+    values.reference_id === null || values.internal_only
       ? Promise.resolve(undefined)
-      : findSubsidyByReference(db, values.reference_type, values.reference_id);
+      : findSubsidyByReference(db, values.reference_id);
   const before = await existing();
   if (before) return { subsidy: before, created: false };
   try {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import {
   integerField,
   invalidPk,
+  isUuid,
   MAX_INT,
   optionalUuidQuery,
   parseBody,
@@ -13,10 +14,9 @@ import { countRows, pageQuery, pageSchema, paginate } from '../../../lib/drf/pag
 import type { ZodApp } from '../../../lib/fastify/app';
 import { requirePrincipal } from '../../../lib/fastify/auth';
 import { badRequest, HttpError, notFound } from '../../../lib/http-errors';
-import { requireOperator } from '../../common/auth';
 import type { ServiceContext } from '../../common/service';
 import { listQuery, textField } from '../fields';
-import { assertCanRead, readableCustomers, requireReader } from '../permissions';
+import { assertCanRead, CATALOG_CRUD_ROLES, customersFor, requireCatalogAdmin, requireReader } from '../permissions';
 import type { CatalogDB } from '../schema';
 import {
   type CatalogDb,
@@ -64,12 +64,20 @@ const MAX_GET_CONTENT_KEYS = 100;
 
 const catalogParams = z.object({ uuid: z.string() });
 
-/** The catalog named by the URL, or 404; then 403 unless the caller may read its customer's catalogs. */
-async function readableCatalog(db: CatalogDb, req: Parameters<typeof assertCanRead>[0], raw: string) {
+/**
+ * The catalog named by the URL, or 404; then 403 unless the caller holds one of `roles` (by
+ * default the read roles) for its customer.
+ */
+async function readableCatalog(
+  db: CatalogDb,
+  req: Parameters<typeof assertCanRead>[0],
+  raw: string,
+  roles?: readonly string[],
+) {
   const uuid = uuidParam(raw);
   const catalog = uuid && (await catalogByUuid(db, uuid));
   if (!catalog) throw notFound();
-  assertCanRead(req, catalog.enterprise_customer_uuid);
+  assertCanRead(req, catalog.enterprise_customer_uuid, roles);
   return catalog;
 }
 
@@ -81,17 +89,19 @@ const contentCount = (db: CatalogDb, catalog: CatalogWithQuery) =>
  * enterprise-access asks whether content is in one and reads its content metadata.
  */
 export function enterpriseCatalogRoutes(app: ZodApp, { db }: ServiceContext<CatalogDB>) {
+  // The catalogs themselves (upstream's EnterpriseCatalogCRUDViewSet): catalog admins and the
+  // provisioning admin, each for their customers; learners read content through the actions below.
   app.get(
     API,
     {
-      onRequest: requireReader,
+      onRequest: requireCatalogAdmin,
       schema: {
         querystring: z.object({ enterprise_customer: optionalUuidQuery(), ...pageQuery }),
         response: { 200: pageSchema(catalogSchema) },
       },
     },
     async (req) => {
-      const scope = readableCustomers(requirePrincipal(req));
+      const scope = customersFor(requirePrincipal(req), CATALOG_CRUD_ROLES);
       let q = catalogsFrom(db);
       if (req.query.enterprise_customer) q = q.where('c.enterprise_customer_uuid', '=', req.query.enterprise_customer);
       if (scope !== 'all') {
@@ -117,9 +127,9 @@ export function enterpriseCatalogRoutes(app: ZodApp, { db }: ServiceContext<Cata
 
   app.get(
     `${API}/:uuid`,
-    { onRequest: requireReader, schema: { params: catalogParams, response: { 200: catalogSchema } } },
+    { onRequest: requireCatalogAdmin, schema: { params: catalogParams, response: { 200: catalogSchema } } },
     async (req) => {
-      const catalog = await readableCatalog(db, req, req.params.uuid);
+      const catalog = await readableCatalog(db, req, req.params.uuid, CATALOG_CRUD_ROLES);
       return catalogView(catalog, await contentCount(db, catalog));
     },
   );
@@ -127,13 +137,19 @@ export function enterpriseCatalogRoutes(app: ZodApp, { db }: ServiceContext<Cata
   app.put(
     `${API}/:uuid`,
     {
-      onRequest: requireOperator,
+      onRequest: requireCatalogAdmin,
       schema: { params: catalogParams, response: { 200: catalogSchema, 201: catalogSchema } },
     },
     async (req, reply) => {
       const uuid = uuidParam(req.params.uuid);
       if (!uuid) throw notFound();
+      // An admin of the catalog's customer (as it is, and as the body would make it).
+      const existing = await catalogByUuid(db, uuid);
+      if (existing) assertCanRead(req, existing.enterprise_customer_uuid, CATALOG_CRUD_ROLES);
+      const named = (req.body as { enterprise_customer?: unknown } | undefined)?.enterprise_customer;
+      if (typeof named === 'string' && isUuid(named)) assertCanRead(req, named, CATALOG_CRUD_ROLES);
       const body = parseBody(upsertBody, req.body);
+      assertCanRead(req, body.enterprise_customer, CATALOG_CRUD_ROLES);
       const queryId = body.enterprise_catalog_query;
       if (queryId !== null && !(await catalogQueryExists(db, queryId))) {
         throw badRequest({ enterprise_catalog_query: [invalidPk(queryId)] });

@@ -5,7 +5,7 @@ import { countRows, paginate } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { requirePrincipal } from '../../../lib/fastify/auth';
 import { badRequest, forbidden, notFound } from '../../../lib/http-errors';
-import type { Principal } from '../../../lib/jwt';
+import { holdsRoleSomewhere, type Principal } from '../../../lib/jwt';
 import { isUniqueViolation } from '../../../lib/pg-errors';
 import type { ServiceContext } from '../../common/service';
 import { findLicense, findLicenseForActivation, licenseConditions, lockPlan, parseOrdering } from '../license-store';
@@ -194,6 +194,8 @@ export function learnerLicenseRoutes(app: ZodApp, ctx: ServiceContext<LicenseMan
     { onRequest: requireCaller, schema: { querystring: activationQuery } },
     async (req) => {
       const principal = requirePrincipal(req);
+      // Permission first, as upstream: a caller with no learner or admin role anywhere is a 403.
+      if (!holdsRoleSomewhere(principal, ROLES)) throw forbidden();
       const key = req.query.activation_key;
       if (!key) throw messageError(400, 'activation_key is a required parameter');
       if (!isUuid(key)) throw messageError(400, `${key} is not a valid activation key.`);

@@ -109,6 +109,32 @@ async function validate(db: LmDb, body: z.output<typeof createBody>, renewed: st
   }
 }
 
+/** Renewals with their plans' titles and customer, read once for the page. */
+async function renderRenewals(db: LmDb, rows: RenewalRow[]) {
+  const uuids = [...new Set(rows.flatMap((r) => [r.prior_subscription_plan, r.renewed_subscription_plan]))].filter(
+    (u): u is string => u !== null,
+  );
+  const plans =
+    uuids.length === 0
+      ? []
+      : await db
+          .selectFrom('subscription_plans as p')
+          .innerJoin('customer_agreements as a', 'a.uuid', 'p.customer_agreement')
+          .select(['p.uuid', 'p.title', 'a.enterprise_customer_uuid'])
+          .where('p.uuid', 'in', uuids)
+          .execute();
+  const byUuid = new Map(plans.map((p) => [p.uuid, p]));
+  return rows.map((r) => {
+    const prior = byUuid.get(r.prior_subscription_plan);
+    const renewed = r.renewed_subscription_plan ? byUuid.get(r.renewed_subscription_plan) : undefined;
+    return renewalRepresentation(r, {
+      prior_subscription_plan_title: prior?.title ?? null,
+      renewed_subscription_plan_title: renewed?.title ?? null,
+      enterprise_customer_uuid: prior?.enterprise_customer_uuid ?? null,
+    });
+  });
+}
+
 /**
  * Subscription plan renewals (spec 5.3): a prior plan renews into a future plan. Creation is a
  * get-or-create on the (prior, renewed) pair so provisioning can repeat it safely: 201 new,
@@ -122,7 +148,8 @@ export function renewalRoutes(app: ZodApp, { db }: ServiceContext<LicenseManager
     const body = parseBody(createBody, req.body);
     const prior = body.prior_subscription_plan;
     const renewed = body.renewed_subscription_plan ?? null;
-    const answer = (m: Match) => reply.code(m.kind === 'exact' ? 200 : 422).send(renewalRepresentation(m.renewal));
+    const answer = async (m: Match) =>
+      reply.code(m.kind === 'exact' ? 200 : 422).send((await renderRenewals(db, [m.renewal]))[0]);
 
     const existing = await matchRenewal(db, prior, renewed);
     if (existing) return answer(existing);
@@ -144,7 +171,7 @@ export function renewalRoutes(app: ZodApp, { db }: ServiceContext<LicenseManager
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      return reply.code(201).send(renewalRepresentation(row));
+      return reply.code(201).send((await renderRenewals(db, [row]))[0]);
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
       // A concurrent create won the race: answer as if it had been there first.
@@ -165,7 +192,7 @@ export function renewalRoutes(app: ZodApp, { db }: ServiceContext<LicenseManager
       req,
       () => countRows(q),
       async (limit, offset) =>
-        (await q.selectAll().orderBy('id').limit(limit).offset(offset).execute()).map(renewalRepresentation),
+        renderRenewals(db, await q.selectAll().orderBy('id').limit(limit).offset(offset).execute()),
     );
   });
 
@@ -173,6 +200,6 @@ export function renewalRoutes(app: ZodApp, { db }: ServiceContext<LicenseManager
     const id = /^\d{1,10}$/.test(req.params.id) ? Number(req.params.id) : 0;
     const row = id > 0 && id <= MAX_INT ? await findRenewal(db, id) : undefined;
     if (!row) throw notFound();
-    return renewalRepresentation(row);
+    return (await renderRenewals(db, [row]))[0];
   });
 }

@@ -1,9 +1,10 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { queryFlag, textField, uuidParam } from '../../../lib/drf/fields';
+import { queryFlag, textField, unlessMissing, uuidParam } from '../../../lib/drf/fields';
 import { countRows, paginate } from '../../../lib/drf/pagination';
 import { requirePrincipal } from '../../../lib/fastify/auth';
 import { forbidden, HttpError } from '../../../lib/http-errors';
+import { requireRoleSomewhere } from '../../common/auth';
 import type { LicenseFilters } from '../license-store';
 import { canReadCustomer, coversAllCustomers } from '../permissions';
 import { LICENSE_STATUSES, type LicenseStatus } from '../schema';
@@ -40,10 +41,18 @@ export function paginatePlans<T>(
   );
 }
 
-/** `onRequest`: 401 without a token; the routes check roles against the record they load. */
-export const requireCaller = async (req: FastifyRequest) => {
-  requirePrincipal(req);
-};
+/**
+ * `onRequest`: 401 without a token, 403 without any enterprise role at all (as upstream's
+ * permission check answers before the query or body is validated: no role and no
+ * `enterprise_customer_uuid` is a 403, not a 400); the routes then check the role against the
+ * customer of the record they load.
+ */
+export const requireCaller = requireRoleSomewhere([
+  'enterprise_learner',
+  'enterprise_admin',
+  'enterprise_openedx_operator',
+  'enterprise_provisioning_admin',
+]);
 
 export const planParams = z.object({ subscription_uuid: z.string() });
 
@@ -84,6 +93,38 @@ export const messageError = (status: number, message: string) => new HttpError(s
 export const noPlanMessage = (rawUuid: string) => `No SubscriptionPlan identified by ${rawUuid} exists`;
 
 // ---- request fields ---------------------------------------------------------------------------
+
+const INVALID_EMAIL = 'Enter a valid email address.';
+
+/** A DRF EmailField inside a list: trimmed, one message for every kind of bad value. */
+export const emailItem = () =>
+  z
+    .string({ error: unlessMissing(INVALID_EMAIL) })
+    .trim()
+    .pipe(z.email({ error: INVALID_EMAIL }));
+
+const typeName = (v: unknown) =>
+  Array.isArray(v)
+    ? 'list'
+    : v === null
+      ? 'NoneType'
+      : typeof v === 'object'
+        ? 'dict'
+        : typeof v === 'string'
+          ? 'str'
+          : typeof v;
+
+/** A DRF ListField: a JSON list (else "Expected a list of items but got type ..."), not empty. */
+export const listField = <T extends z.ZodType>(item: T, opts: { max?: number; emptyMessage?: string } = {}) => {
+  let list = z
+    .array(item, {
+      error: (iss) => unlessMissing(`Expected a list of items but got type "${typeName(iss.input)}".`)(iss),
+    })
+    .min(1, { error: opts.emptyMessage ?? 'This list may not be empty.' });
+  if (opts.max !== undefined)
+    list = list.max(opts.max, { error: `Ensure this field has no more than ${opts.max} elements.` });
+  return list;
+};
 
 /** The admin's custom text of assignment and reminder emails (upstream CustomTextSerializer). */
 export const customTextFields = {

@@ -42,15 +42,25 @@ export function accountRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
     {
       onRequest: requireOperator,
       schema: {
-        querystring: z.object({ email: z.string().min(1).optional(), username: z.string().min(1).optional() }),
+        querystring: z.object({
+          email: z.string().min(1).optional(),
+          username: z.string().min(1).optional(),
+          lms_user_id: z
+            .string()
+            .regex(/^\d{1,9}$/, 'Enter a whole number.')
+            .transform(Number)
+            .optional(),
+        }),
         response: { 200: z.array(accountSchema) },
       },
     },
     async (req) => {
       let q = db.selectFrom('users').selectAll().orderBy('id').limit(100);
-      const { email, username } = req.query;
+      const { email, username, lms_user_id } = req.query;
       if (email) q = q.where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()));
       if (username) q = q.where('username', '=', username);
+      // edx-platform's accounts API also takes `lms_user_id` (enterprise-subsidy reads learner emails so).
+      if (lms_user_id !== undefined) q = q.where('id', '=', lms_user_id);
       return (await q.execute()).map(toAccount);
     },
   );

@@ -4,10 +4,11 @@ import { z } from 'zod';
 import { booleanField, emailField, invalidPk, presence, pythonType, queryFlag } from '../../../lib/drf/fields';
 import { countRows, pageQuery, pageSchema, paginate } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
-import { requirePrincipal, requireRoles } from '../../../lib/fastify/auth';
+import { requirePrincipal } from '../../../lib/fastify/auth';
 import { badRequest, forbidden, notFound } from '../../../lib/http-errors';
 import { hasRole, OPERATOR_ROLES, type Principal } from '../../../lib/jwt';
 import { isUniqueViolation } from '../../../lib/pg-errors';
+import { requireRoleSomewhere } from '../../common/auth';
 import type { ServiceContext } from '../../common/service';
 import { isPathUuid, text, uuidField, uuidFilter } from '../fields';
 import {
@@ -23,9 +24,13 @@ import {
 import { ENTERPRISE_ADMIN_ROLE, type GroupRow, type LmsDB } from '../schema';
 import { customerByUuid } from '../store';
 
-const BASE = '/enterprise/api/v1/enterprise-group';
-/** DRF's UniqueTogetherValidator message for upstream's unique_together (name, enterprise_customer). */
-const NAME_TAKEN = 'The fields name, enterprise_customer must make a unique set.';
+/**
+ * Upstream's path is `enterprise_group/`; `enterprise-group/` (this project's earlier spelling) is
+ * kept for callers written against it.
+ */
+const BASES = ['/enterprise/api/v1/enterprise_group', '/enterprise/api/v1/enterprise-group'] as const;
+/** Upstream's UniqueTogetherValidator message for (name, enterprise_customer). */
+const NAME_TAKEN = 'A group with this name already exists. Please enter a unique name to create a new group.';
 /** Upstream processes at most 1000 emails per call; here more is a 400 instead of a silent cut. */
 const MAX_EMAILS = 1000;
 
@@ -37,6 +42,7 @@ const groupSchema = z.object({
   enterprise_customer: z.string(),
   name: z.string(),
   accepted_members_count: z.number().int(),
+  group_type: z.literal('flex'),
   created: z.string(),
 });
 
@@ -85,7 +91,7 @@ function assertManages(req: FastifyRequest, customer: string) {
  * `preValidation`, before the body's own 400s.
  */
 export function groupRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
-  const onRequest = requireRoles(GROUP_ROLES);
+  const onRequest = requireRoleSomewhere(GROUP_ROLES);
   const loaded = new WeakMap<FastifyRequest, GroupRow>();
 
   /** `preValidation` of the `{uuid}` routes: 404 for no such group, 403 for another customer's. */
@@ -98,149 +104,156 @@ export function groupRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
   }
   const groupOf = (req: FastifyRequest) => loaded.get(req) as GroupRow;
   const params = z.object({ uuid: z.string() });
+  for (const BASE of BASES) registerGroupRoutes(BASE);
 
-  app.post(
-    BASE,
-    {
-      onRequest,
-      // The body is parsed but not validated yet: an admin naming another customer gets 403 first.
-      preValidation: async (req) => {
-        const customer = (req.body as { enterprise_customer?: unknown } | undefined)?.enterprise_customer;
-        if (typeof customer === 'string') assertManages(req, customer);
-      },
-      schema: {
-        body: z.object({ name: text(255), enterprise_customer: uuidField() }),
-        response: { 201: groupSchema },
-      },
-    },
-    async (req, reply) => {
-      const { name, enterprise_customer: customerUuid } = req.body;
-      const customer = await customerByUuid(db, customerUuid);
-      if (!customer) throw badRequest({ enterprise_customer: [invalidPk(customerUuid)] });
-      let row: GroupRow;
-      try {
-        row = await db
-          .insertInto('enterprise_groups')
-          .values({ name, enterprise_customer: customer.uuid })
-          .returningAll()
-          .executeTakeFirstOrThrow();
-      } catch (err) {
-        // The unique constraint is the check, so a concurrent twin also gets a 400, never a 500.
-        if (isUniqueViolation(err)) throw badRequest({ non_field_errors: [NAME_TAKEN] });
-        throw err;
-      }
-      return reply.code(201).send(await groupView(db, row));
-    },
-  );
-
-  app.get(
-    BASE,
-    {
-      onRequest,
-      schema: {
-        querystring: z.object({ enterprise_uuid: uuidFilter(), ...pageQuery }),
-        response: { 200: pageSchema(groupSchema) },
-      },
-    },
-    async (req) => {
-      const customer = req.query.enterprise_uuid;
-      let q = db.selectFrom('enterprise_groups');
-      if (customer !== undefined) {
-        assertManages(req, customer);
-        q = q.where('enterprise_customer', '=', customer);
-      } else {
-        const visible = visibleCustomers(requirePrincipal(req));
-        if (visible !== 'all') {
-          const uuids = visible.filter((c) => isPathUuid(c));
-          q = uuids.length > 0 ? q.where('enterprise_customer', 'in', uuids) : q.where(sql<boolean>`false`);
-        }
-      }
-      return paginate(
-        req,
-        () => countRows(q),
-        async (limit, offset) =>
-          groupViews(db, await q.selectAll().orderBy('created').orderBy('uuid').limit(limit).offset(offset).execute()),
-      );
-    },
-  );
-
-  app.get(
-    `${BASE}/:uuid`,
-    { onRequest, preValidation: loadGroup, schema: { params, response: { 200: groupSchema } } },
-    async (req) => groupView(db, groupOf(req)),
-  );
-
-  app.post(
-    `${BASE}/:uuid/assign_learners`,
-    {
-      onRequest,
-      preValidation: loadGroup,
-      schema: {
-        params,
-        body: z.object({ learner_emails: learnerEmails }),
-        response: {
-          201: z.object({
-            records_processed: z.number().int(),
-            new_learners: z.number().int(),
-            existing_learners: z.number().int(),
-          }),
+  function registerGroupRoutes(BASE: string) {
+    app.post(
+      BASE,
+      {
+        onRequest,
+        // The body is parsed but not validated yet: an admin naming another customer gets 403 first.
+        preValidation: async (req) => {
+          const customer = (req.body as { enterprise_customer?: unknown } | undefined)?.enterprise_customer;
+          if (typeof customer === 'string') assertManages(req, customer);
+        },
+        schema: {
+          body: z.object({ name: text(255), enterprise_customer: uuidField() }),
+          response: { 201: groupSchema },
         },
       },
-    },
-    async (req, reply) => {
-      const group = groupOf(req);
-      const result = await db.transaction().execute((trx) => assignLearners(trx, group, req.body.learner_emails));
-      // 201 every time, as upstream, although a repeated call creates nothing.
-      return reply.code(201).send(result);
-    },
-  );
-
-  app.post(
-    `${BASE}/:uuid/remove_learners`,
-    {
-      onRequest,
-      preValidation: loadGroup,
-      schema: { params, body: removeBody, response: { 200: z.object({ records_deleted: z.number().int() }) } },
-    },
-    async (req) => {
-      const group = groupOf(req);
-      const emails = req.body.remove_all ? 'all' : (req.body.learner_emails ?? []);
-      const deleted = await db.transaction().execute((trx) => removeLearners(trx, group, emails));
-      return { records_deleted: deleted };
-    },
-  );
-
-  app.get(
-    `${BASE}/:uuid/learners`,
-    {
-      onRequest,
-      preValidation: loadGroup,
-      schema: {
-        params,
-        querystring: z.object({ pending_users_only: queryFlag(false), ...pageQuery }),
-        response: { 200: pageSchema(memberSchema) },
+      async (req, reply) => {
+        const { name, enterprise_customer: customerUuid } = req.body;
+        const customer = await customerByUuid(db, customerUuid);
+        if (!customer) throw badRequest({ enterprise_customer: [invalidPk(customerUuid)] });
+        let row: GroupRow;
+        try {
+          row = await db
+            .insertInto('enterprise_groups')
+            .values({ name, enterprise_customer: customer.uuid })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+        } catch (err) {
+          // The unique constraint is the check, so a concurrent twin also gets a 400, never a 500.
+          if (isUniqueViolation(err)) throw badRequest({ non_field_errors: [NAME_TAKEN] });
+          throw err;
+        }
+        return reply.code(201).send(await groupView(db, row));
       },
-    },
-    async (req) => {
-      let q = memberQuery(db, groupOf(req).uuid);
-      if (req.query.pending_users_only) q = q.where('m.enterprise_customer_user', 'is', null);
-      return paginate(
-        req,
-        () => countRows(q),
-        async (limit, offset) =>
-          (
-            await q
-              .select(MEMBER_COLUMNS)
-              .orderBy('m.created')
-              // One assignment stamps all its rows alike: then accepted before pending, by email.
-              .orderBy(sql`m.enterprise_customer_user is null`)
-              .orderBy(sql`lower(coalesce(u.email, m.pending_learner_email))`)
-              .orderBy('m.uuid')
-              .limit(limit)
-              .offset(offset)
-              .execute()
-          ).map(memberView),
-      );
-    },
-  );
+    );
+
+    app.get(
+      BASE,
+      {
+        onRequest,
+        schema: {
+          // Upstream's filter is `enterprise_uuids`; `enterprise_uuid` is this project's earlier name.
+          querystring: z.object({ enterprise_uuids: uuidFilter(), enterprise_uuid: uuidFilter(), ...pageQuery }),
+          response: { 200: pageSchema(groupSchema) },
+        },
+      },
+      async (req) => {
+        const customer = req.query.enterprise_uuids ?? req.query.enterprise_uuid;
+        let q = db.selectFrom('enterprise_groups');
+        if (customer !== undefined) {
+          assertManages(req, customer);
+          q = q.where('enterprise_customer', '=', customer);
+        } else {
+          const visible = visibleCustomers(requirePrincipal(req));
+          if (visible !== 'all') {
+            const uuids = visible.filter((c) => isPathUuid(c));
+            q = uuids.length > 0 ? q.where('enterprise_customer', 'in', uuids) : q.where(sql<boolean>`false`);
+          }
+        }
+        return paginate(
+          req,
+          () => countRows(q),
+          async (limit, offset) =>
+            groupViews(
+              db,
+              await q.selectAll().orderBy('created').orderBy('uuid').limit(limit).offset(offset).execute(),
+            ),
+        );
+      },
+    );
+
+    app.get(
+      `${BASE}/:uuid`,
+      { onRequest, preValidation: loadGroup, schema: { params, response: { 200: groupSchema } } },
+      async (req) => groupView(db, groupOf(req)),
+    );
+
+    app.post(
+      `${BASE}/:uuid/assign_learners`,
+      {
+        onRequest,
+        preValidation: loadGroup,
+        schema: {
+          params,
+          body: z.object({ learner_emails: learnerEmails }),
+          response: {
+            201: z.object({
+              records_processed: z.number().int(),
+              new_learners: z.number().int(),
+              existing_learners: z.number().int(),
+            }),
+          },
+        },
+      },
+      async (req, reply) => {
+        const group = groupOf(req);
+        const result = await db.transaction().execute((trx) => assignLearners(trx, group, req.body.learner_emails));
+        // 201 every time, as upstream, although a repeated call creates nothing.
+        return reply.code(201).send(result);
+      },
+    );
+
+    app.post(
+      `${BASE}/:uuid/remove_learners`,
+      {
+        onRequest,
+        preValidation: loadGroup,
+        schema: { params, body: removeBody, response: { 200: z.object({ records_deleted: z.number().int() }) } },
+      },
+      async (req) => {
+        const group = groupOf(req);
+        const emails = req.body.remove_all ? 'all' : (req.body.learner_emails ?? []);
+        const deleted = await db.transaction().execute((trx) => removeLearners(trx, group, emails));
+        return { records_deleted: deleted };
+      },
+    );
+
+    app.get(
+      `${BASE}/:uuid/learners`,
+      {
+        onRequest,
+        preValidation: loadGroup,
+        schema: {
+          params,
+          querystring: z.object({ pending_users_only: queryFlag(false), ...pageQuery }),
+          response: { 200: pageSchema(memberSchema) },
+        },
+      },
+      async (req) => {
+        let q = memberQuery(db, groupOf(req).uuid);
+        if (req.query.pending_users_only) q = q.where('m.enterprise_customer_user', 'is', null);
+        return paginate(
+          req,
+          () => countRows(q),
+          async (limit, offset) =>
+            (
+              await q
+                .select(MEMBER_COLUMNS)
+                .orderBy('m.created')
+                // One assignment stamps all its rows alike: then accepted before pending, by email.
+                .orderBy(sql`m.enterprise_customer_user is null`)
+                .orderBy(sql`lower(coalesce(u.email, m.pending_learner_email))`)
+                .orderBy('m.uuid')
+                .limit(limit)
+                .offset(offset)
+                .execute()
+            ).map(memberView),
+        );
+      },
+    );
+  }
 }

@@ -1,23 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { choiceField, integerField, parseBody, textField } from '../../../lib/drf/fields';
+import { choiceField, integerField, parseBody, presence, textField } from '../../../lib/drf/fields';
 import type { ZodApp } from '../../../lib/fastify/app';
-import { requireOperator } from '../../common/auth';
+import { requireOperatorSomewhere } from '../../common/auth';
 import type { ServiceContext } from '../../common/service';
 import { refuse } from '../errors';
 import { MAX_CENTS, metadataField } from '../fields';
 import { isSubsidyExpired } from '../ledger-rules';
+import { PERMISSIONS } from '../permissions';
 import { adjustmentRepresentation, depositRepresentation } from '../representation';
 import { ADJUSTMENT_REASONS, SALES_CONTRACT_PROVIDERS, type SubsidyDB } from '../schema';
 import { createAdjustment, createDeposit } from '../store';
-import { loadSubsidy } from './shared';
+import { permittedSubsidy } from './shared';
 
 const params = z.object({ uuid: z.string() });
 
 const depositBody = z.object({
   desired_deposit_quantity: integerField(1, MAX_CENTS),
   sales_contract_reference_id: textField(255),
-  sales_contract_reference_provider: choiceField(SALES_CONTRACT_PROVIDERS),
+  // A SlugRelatedField upstream: an unknown slug names no provider row.
+  sales_contract_reference_provider: z.enum(SALES_CONTRACT_PROVIDERS, {
+    error: (iss) => presence(iss) ?? `Object with slug=${String(iss.input)} does not exist.`,
+  }),
   idempotency_key: textField(255).optional(),
   metadata: metadataField().optional(),
 });
@@ -32,24 +36,28 @@ const adjustmentBody = z.object({
 
 /**
  * Value added to a subsidy after creation: deposits (top-ups, ADR 0022) and adjustments (support
- * corrections). Both are committed at once and count in `total_deposits`. Upstream deposits take
- * no idempotency key from enterprise-access (spec §15 item 10); here a caller that sends one can
- * retry safely, and one without gets a fresh key per call, as upstream.
+ * corrections, our extension). Both are committed at once and count in `total_deposits`. A deposit
+ * without an idempotency key gets upstream's (`<ledger>-deposit-<quantity>-sales-contract-<ref>`),
+ * so the same deposit sent twice is recorded once; a repeat answers 200 with the first deposit
+ * (upstream: 422), so a retry after a lost response is safe. Operators of the subsidy's customer
+ * only, checked before the body (403 also for a subsidy that does not exist, as upstream).
  */
 export function depositRoutes(app: ZodApp, { db }: ServiceContext<SubsidyDB>) {
   app.post(
     '/api/v2/subsidies/:uuid/admin/deposits',
-    { onRequest: requireOperator, schema: { params } },
+    { onRequest: requireOperatorSomewhere, schema: { params } },
     async (req, reply) => {
-      const subsidy = await loadSubsidy(db, req.params.uuid);
-      const body = parseBody(depositBody, req.body);
+      const subsidy = await permittedSubsidy(db, req, PERMISSIONS.createDeposits);
       if (isSubsidyExpired(subsidy, new Date())) {
-        throw refuse('deposit_on_expired_subsidy', 'Cannot create a deposit in an expired subsidy.');
+        throw refuse('deposit_on_expired_subsidy', 'Cannot create a deposit in an expired subsidy');
       }
+      const body = parseBody(depositBody, req.body);
       const { deposit, created } = await createDeposit(db, {
         ledger: subsidy.ledger_uuid,
         quantity: body.desired_deposit_quantity,
-        idempotency_key: body.idempotency_key ?? `${subsidy.ledger_key}-deposit-${randomUUID()}`,
+        idempotency_key:
+          body.idempotency_key ??
+          `${subsidy.ledger_uuid}-deposit-${body.desired_deposit_quantity}-sales-contract-${body.sales_contract_reference_id}`,
         metadata: body.metadata ?? null,
         sales_contract_reference_id: body.sales_contract_reference_id,
         sales_contract_reference_provider: body.sales_contract_reference_provider,
@@ -60,9 +68,9 @@ export function depositRoutes(app: ZodApp, { db }: ServiceContext<SubsidyDB>) {
 
   app.post(
     '/api/v2/subsidies/:uuid/admin/adjustments',
-    { onRequest: requireOperator, schema: { params } },
+    { onRequest: requireOperatorSomewhere, schema: { params } },
     async (req, reply) => {
-      const subsidy = await loadSubsidy(db, req.params.uuid);
+      const subsidy = await permittedSubsidy(db, req, PERMISSIONS.createDeposits);
       const body = parseBody(adjustmentBody, req.body);
       const { adjustment, created } = await createAdjustment(db, {
         ledger: subsidy.ledger_uuid,
