@@ -8,8 +8,8 @@
  * fresh learners.
  *
  * 1. One redemption, no contention: `single` redemptions one after another, each by another
- *    learner, alternating the workflow and the direct pipeline (after a few of each to warm up);
- *    p50/p99 of both.
+ *    learner, alternating the workflow and the direct pipeline (and, as an extra row, the no-op
+ *    workflow below) after a few of each to warm up; p50/p99 of each.
  * 2. A storm on one budget: `count` learners redeem at once (at most `concurrency` in flight) on a
  *    policy whose spend limit fits `fits` of them; checks that exactly `fits` are committed and
  *    the ledger, policy and learner totals match (no overspend), and that every other answer is a
@@ -159,8 +159,17 @@ try {
   const stormApi = await budget('Bench storm (workflow)', fits, count + 1);
   const stormDirect = await budget('Bench storm (direct)', fits, count);
 
-  // 1. One redemption at a time, alternating the two paths; the first WARM of each are not counted.
-  const one = { api: [] as number[], direct: [] as number[] };
+  // The no-op workflow of the same shape (extra rows), started through the client.
+  const baselineRun = (i: number) =>
+    stack.client.workflow.execute(baselineSteps, {
+      taskQueue: stack.taskQueue,
+      workflowId: `baseline-${Date.now()}-${i}`,
+      args: [REDEEM_STEPS.length, 0],
+    });
+
+  // 1. One redemption at a time, alternating the two paths (and the no-op workflow); the first
+  //    WARM of each are not counted.
+  const one = { api: [] as number[], direct: [] as number[], noop: [] as number[] };
   const oneApiStatuses = new Map<number, number>();
   const oneDirectOutcomes = new Map<string, number>();
   for (let i = 0; i < WARM + single; i++) {
@@ -169,21 +178,17 @@ try {
     const t1 = performance.now();
     const outcome = await singleDirect.viaDirect(i);
     const t2 = performance.now();
+    await baselineRun(i);
+    const t3 = performance.now();
     if (i < WARM) continue;
     one.api.push(t1 - t0);
     one.direct.push(t2 - t1);
+    one.noop.push(t3 - t2);
     tally(oneApiStatuses, status);
     tally(oneDirectOutcomes, outcome);
   }
   const oneExact = oneApiStatuses.get(200) === single && oneDirectOutcomes.get('redeemed') === single;
 
-  // The no-op workflow of the same shape (extra row), warmed up first.
-  const baselineRun = (i: number) =>
-    stack.client.workflow.execute(baselineSteps, {
-      taskQueue: stack.taskQueue,
-      workflowId: `baseline-${Date.now()}-${i}`,
-      args: [REDEEM_STEPS.length, 0],
-    });
   await runConcurrent(20, 10, async (i) => {
     await baselineRun(i);
   });
@@ -281,12 +286,13 @@ and service clients. It has no HTTP edge of its own: the workflow path's figures
 
 ### One redemption, no contention
 
-${single} redemptions one after another, each by another learner, alternating the two paths (after ${WARM} of each to warm up).
+${single} redemptions one after another, each by another learner, alternating the two paths and the no-op workflow (after ${WARM} of each to warm up).
 
 | run | p50 (ms) | p99 (ms) |
 | --- | ---: | ---: |
 | redeem via POST .../redeem/ (workflow: ${REDEEM_STEPS.length} activities) | ${ms(p(one.api, 50))} | ${ms(p(one.api, 99))} |
 | direct: the same steps in-process, no Temporal | ${ms(p(one.direct, 50))} | ${ms(p(one.direct, 99))} |
+| extra: ${REDEEM_STEPS.length} no-op activities via the client | ${ms(p(one.noop, 50))} | ${ms(p(one.noop, 99))} |
 
 Answers: workflow ${listed(oneApiStatuses)}; direct ${listed(oneDirectOutcomes)}${oneExact ? '' : ' **MISMATCH**'}.
 p50 ratio ${singleRatio.toFixed(2)} (target ≤ 1.5).
