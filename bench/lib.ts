@@ -86,6 +86,15 @@ export async function startBenchStack() {
   const running = worker.run();
   return {
     database,
+    /** The access schema, as the api and its internal routes use it (for the direct baselines). */
+    accessDb: database.forSchema<AccessDB>(ACCESS_SCHEMA),
+    /** Service clients built as the worker builds its own (for the direct baselines). */
+    clients: createServiceClients(
+      config.serviceUrls,
+      serviceTokenSource(secret, config.env.JWT_ISSUER, config.env.JWT_AUDIENCE),
+      config.apiUrl,
+    ),
+    siteDomain: config.env.PROVISIONING_SITE_DOMAIN,
     temporalAddress: dev.address,
     client,
     taskQueue,
@@ -143,6 +152,12 @@ export function argNumber(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   const v = i >= 0 ? Number(process.argv[i + 1]) : Number(process.env[`BENCH_${name.toUpperCase()}`] ?? fallback);
   return Number.isFinite(v) && v > 0 ? v : fallback;
+}
+
+export function argString(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? process.argv[i + 1] : process.env[`BENCH_${name.toUpperCase()}`];
+  return v?.trim() ? v.trim() : fallback;
 }
 
 const DOC = new URL('../docs/benchmarks.md', import.meta.url);
