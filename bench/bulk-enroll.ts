@@ -14,17 +14,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chunkCount, chunkRange, chunkSizes } from '../src/access/bulk-enrollment/chunks';
-import { bulkEnrollmentSettings } from '../src/api/routes/bulk-license-enrollment';
 import { argNumber, call, machine, must, recordSection, runConcurrent, startBenchStack } from './lib';
 
 const learners = argNumber('learners', 400);
 const rounds = argNumber('rounds', 3);
 const courseCount = argNumber('courses', 25);
 const REGISTERED_SHARE = 0.1;
-const settings = bulkEnrollmentSettings();
-const sizes = chunkSizes(settings.emailsPerChunk, settings.coursesPerChunk);
-
 const stack = await startBenchStack();
+const settings = stack.orchestrator.settings.bulkEnrollment;
+const sizes = chunkSizes(settings.emailsPerChunk, settings.coursesPerChunk);
 
 try {
   const op = await stack.token(['enterprise_openedx_operator:*']);

@@ -6,41 +6,63 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
 import { request } from 'undici';
-import { accessMigrations } from '../src/access/migrations';
-import { ACCESS_SCHEMA, type AccessDB } from '../src/access/schema';
-import { buildApi, learnerCreditSettings, provisioningSettings } from '../src/api/app';
-import { createServiceClients } from '../src/clients';
+import { createActivities } from '../src/activities';
+import { buildApi } from '../src/api/app';
 import { loadConfig } from '../src/lib/config';
 import { type Database, openDatabase } from '../src/lib/db';
-import { createVerifier, signToken } from '../src/lib/jwt';
+import { configuredVerifier, signToken } from '../src/lib/jwt';
 import { createLogger } from '../src/lib/logger';
-import { migrateSchema } from '../src/lib/migrations';
 import { serviceTokenSource } from '../src/lib/service-token';
 import { installTemporalRuntime } from '../src/lib/temporal';
 import { freePort, startDevServer } from '../src/lib/temporal-dev-server';
+import { orchestratorDeps } from '../src/orchestrator';
 import { startServices } from '../src/services/host';
-import { bundleWorkflows, createWorker } from '../src/worker';
+import { startStandingWorkflows } from '../src/standing-workflows';
+import { createWorker } from '../src/worker';
+import { SEARCH_ATTRIBUTE_FLAGS } from '../src/workflows/definitions';
 
 export { freePort };
 
+/** The product's workflows plus the benchmarks' baseline workflows (never registered by the product's worker). */
+const BENCH_WORKFLOWS = fileURLToPath(new URL('./workflows.ts', import.meta.url));
+
+/** What the benchmarks read from the environment (an entry point's only reads). */
+const env = process.env;
+export const benchDatabaseUrl = env.DATABASE_URL || undefined;
+
 export async function startBenchStack() {
-  const logger = createLogger({ LOG_LEVEL: (process.env.LOG_LEVEL as 'info') ?? 'warn', NODE_ENV: 'production' });
+  const logger = createLogger({ LOG_LEVEL: (env.LOG_LEVEL as 'info') ?? 'warn', NODE_ENV: 'production' });
   installTemporalRuntime(logger);
   const secret = randomBytes(24).toString('hex');
-  const dev = await startDevServer({ port: await freePort(), uiPort: 0, ui: false, fast: true });
-  const database: Database = await openDatabase({ url: process.env.DATABASE_URL, poolSize: 20 });
-  if (process.env.DATABASE_URL) {
+  const dev = await startDevServer({
+    port: await freePort(),
+    uiPort: 0,
+    ui: false,
+    fast: true,
+    searchAttributes: SEARCH_ATTRIBUTE_FLAGS,
+  });
+  const database: Database = await openDatabase({ url: benchDatabaseUrl, poolSize: 20 });
+  if (benchDatabaseUrl) {
     // A clean slate in the benchmark database: the services' schemas are recreated.
     const { sql } = await import('kysely');
     for (const s of ['lms', 'license_manager', 'catalog', 'subsidy', 'access']) {
       await sql`drop schema if exists ${sql.id(s)} cascade`.execute(database.root);
     }
   }
-  const baseEnv = { NODE_ENV: 'production', LOG_LEVEL: 'warn', JWT_SECRET: secret, TEMPORAL_ADDRESS: dev.address };
-  const verify = createVerifier({ secret, issuer: loadConfig(baseEnv).env.JWT_ISSUER });
+  const baseEnv = {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    JWT_SECRET: secret,
+    TEMPORAL_ADDRESS: dev.address,
+    PROVISIONING_WAIT_SECONDS: '120',
+    REDEMPTION_WAIT_SECONDS: '120',
+  };
+  const bootConfig = loadConfig(baseEnv);
+  const verify = configuredVerifier(bootConfig.env, secret);
   const hosted = await startServices({
     database,
     logger,
@@ -48,13 +70,11 @@ export async function startBenchStack() {
     faultInjection: false,
     host: '127.0.0.1',
     ports: { lms: 0, 'license-manager': 0, catalog: 0, subsidy: 0 },
-    peers: { urls: {}, token: serviceTokenSource(secret, loadConfig(baseEnv).env.JWT_ISSUER) },
+    peers: { urls: {}, token: serviceTokenSource(secret, bootConfig.env.JWT_ISSUER) },
   });
   const urls = Object.fromEntries(hosted.map((s) => [s.name, s.url]));
-  const apiPort = await freePort();
   const config = loadConfig({
     ...baseEnv,
-    API_URL: `http://127.0.0.1:${apiPort}`,
     LMS_URL: urls.lms,
     LICENSE_MANAGER_URL: urls['license-manager'],
     CATALOG_URL: urls.catalog,
@@ -63,38 +83,25 @@ export async function startBenchStack() {
   const connection = await Connection.connect({ address: dev.address });
   const client = new Client({ connection });
   const taskQueue = 'bench';
-  await migrateSchema(database, ACCESS_SCHEMA, accessMigrations);
-  const api = await buildApi({
-    logger,
-    verify,
-    db: database.forSchema<AccessDB>(ACCESS_SCHEMA),
-    temporal: client,
-    taskQueue,
-    provisioning: { ...provisioningSettings(config.env), waitSeconds: 120 },
-    learnerCredit: { ...learnerCreditSettings(config.env), redemptionWaitSeconds: 120 },
-    clients: createServiceClients(config.serviceUrls, serviceTokenSource(secret, config.env.JWT_ISSUER), config.apiUrl),
-  });
-  const apiUrl = await api.listen({ port: apiPort, host: '127.0.0.1' });
+  const orchestrator = await orchestratorDeps(config, database, secret);
+  const api = await buildApi({ logger, verify, temporal: client, taskQueue, ...orchestrator });
+  const apiUrl = await api.listen({ port: 0, host: '127.0.0.1' });
   const native = await NativeConnection.connect({ address: dev.address });
   const worker: Worker = await createWorker({
     config,
     connection: native,
-    jwtSecret: secret,
-    workflowBundle: await bundleWorkflows(logger),
+    orchestrator,
+    // The no-op activity of the baseline workflows, beside the product's.
+    activities: { ...createActivities(orchestrator), async noop() {} },
+    workflowBundle: await bundleWorkflowCode({ workflowsPath: BENCH_WORKFLOWS, logger: quiet }),
     taskQueue,
   });
   const running = worker.run();
+  if (!env.NO_STANDING) await startStandingWorkflows(native, config.env.TEMPORAL_NAMESPACE, taskQueue);
   return {
     database,
-    /** The access schema, as the api and its internal routes use it (for the direct baselines). */
-    accessDb: database.forSchema<AccessDB>(ACCESS_SCHEMA),
-    /** Service clients built as the worker builds its own (for the direct baselines). */
-    clients: createServiceClients(
-      config.serviceUrls,
-      serviceTokenSource(secret, config.env.JWT_ISSUER, config.env.JWT_AUDIENCE),
-      config.apiUrl,
-    ),
-    siteDomain: config.env.PROVISIONING_SITE_DOMAIN,
+    /** The orchestrator's records, clients and settings, as the api and the worker use them (for the direct baselines). */
+    orchestrator,
     temporalAddress: dev.address,
     client,
     taskQueue,
@@ -113,6 +120,9 @@ export async function startBenchStack() {
     },
   };
 }
+
+const noop = () => {};
+const quiet = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: console.error };
 
 /** Runs `count` calls of `fn` with at most `concurrency` in flight; returns each call's latency (ms). */
 export async function runConcurrent(count: number, concurrency: number, fn: (i: number) => Promise<void>) {
@@ -144,19 +154,19 @@ export function percentile(values: number[], p: number): number {
 export function machine(): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   return `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${
-    process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'
+    benchDatabaseUrl ? 'PostgreSQL' : 'PGlite'
   }`;
 }
 
 export function argNumber(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : Number(process.env[`BENCH_${name.toUpperCase()}`] ?? fallback);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : Number(env[`BENCH_${name.toUpperCase()}`] ?? fallback);
   return Number.isFinite(v) && v > 0 ? v : fallback;
 }
 
 export function argString(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? process.argv[i + 1] : process.env[`BENCH_${name.toUpperCase()}`];
+  const v = i >= 0 ? process.argv[i + 1] : env[`BENCH_${name.toUpperCase()}`];
   return v?.trim() ? v.trim() : fallback;
 }
 

@@ -11,7 +11,7 @@
 import { request } from 'undici';
 import { exampleProvisioningRequest } from '../src/access/provisioning/example';
 import { createProvisioningActivities } from '../src/activities/provisioning';
-import { baselineSteps } from '../src/workflows';
+import { baselineSteps } from './baseline-workflow';
 import { directProvision } from './direct-provisioning';
 import { argNumber, argString, machine, percentile, recordSection, runConcurrent, startBenchStack } from './lib';
 
@@ -38,7 +38,10 @@ try {
     const text = await res.body.text();
     if (res.statusCode !== 201) throw new Error(`provisioning ${i}: HTTP ${res.statusCode} ${text}`);
   };
-  const activities = createProvisioningActivities({ clients: stack.clients, siteDomain: stack.siteDomain });
+  const activities = createProvisioningActivities({
+    clients: stack.orchestrator.clients,
+    siteDomain: stack.orchestrator.settings.provisioning.siteDomain,
+  });
   const provisionDirect = async (i: number, prefix: string) => {
     // The activities' input as the workflow receives it: the request body, as JSON.
     const res = await directProvision(activities, JSON.parse(JSON.stringify(body(`${prefix}${i}`))));

@@ -24,9 +24,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AccessDB } from '../src/access/schema';
 import type { SubsidyDB } from '../src/services/subsidy/schema';
-import { baselineSteps } from '../src/workflows';
 import { REDEEM_STEPS } from '../src/workflows/redeem';
-import { type DirectRedeemResult, directRedeem } from './direct-redeem';
+import { baselineSteps } from './baseline-workflow';
+import { type DirectRedeemResult, directRedeemer } from './direct-redeem';
 import {
   argNumber,
   argString,
@@ -55,7 +55,7 @@ const stack = await startBenchStack();
 try {
   const op = await stack.token(['enterprise_openedx_operator:*']);
   const lms = stack.urls.lms as string;
-  const direct = { db: stack.accessDb, clients: stack.clients };
+  const directRedeem = directRedeemer(stack.orchestrator);
 
   /** A customer with a catalog, a subsidy and one budget that fits `fitting` redemptions, and `learnerCount` of its learners. */
   const budget = async (name: string, fitting: number, learnerCount: number) => {
@@ -134,7 +134,7 @@ try {
       /** One redemption through the direct pipeline; its outcome (`error` when it threw). */
       viaDirect: async (i: number): Promise<DirectRedeemResult['outcome'] | 'error'> => {
         try {
-          const r = await directRedeem(direct, {
+          const r = await directRedeem({
             policy_uuid: policyUuid,
             lms_user_id: learners[i] as number,
             content_key: RUN,

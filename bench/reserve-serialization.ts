@@ -49,12 +49,10 @@ try {
     })
     .execute();
   const facts = {
-    learner_group_uuids: [],
-    content_in_catalog: true,
-    content: { price_cents: PRICE, enroll_by: null },
-    subsidy_active: true,
-    subsidy_can_redeem: true,
-    reversed_transaction_uuids: [],
+    learner: { groupUuids: [] },
+    content: { priceCents: PRICE, enrollBy: null },
+    subsidy: { active: true, balanceCents: Number.MAX_SAFE_INTEGER },
+    heldInSubsidy: false,
   };
   let rowOk = 0;
   const rowLock = await runConcurrent(count, concurrency, async (i) => {
@@ -66,6 +64,7 @@ try {
       content_key: 'course-v1:edX+Bench+1',
       idempotency_key: `bench-key-${i}`,
       facts,
+      reversed_transaction_uuids: [],
     });
     if (r.outcome === 'reserved') rowOk += 1;
   });

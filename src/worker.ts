@@ -44,6 +44,8 @@ export interface WorkerDeps {
   /** Built once per process (`bundleWorkflows`) or, in tests, a path to a prebuilt bundle. */
   workflowBundle: WorkflowBundleOption;
   taskQueue?: string;
+  /** Instead of the product's activities (the benchmarks add their no-op one). */
+  activities?: object;
 }
 
 /** A worker running every workflow and activity, its activities wired to the records and the services. */
@@ -54,7 +56,7 @@ export function createWorker(deps: WorkerDeps): Promise<Worker> {
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: deps.taskQueue ?? env.TEMPORAL_TASK_QUEUE,
     workflowBundle: deps.workflowBundle,
-    activities: createActivities(deps.orchestrator),
+    activities: deps.activities ?? createActivities(deps.orchestrator),
     // Drain in-flight activities on SIGTERM before exiting.
     shutdownGraceTime: '2 seconds',
   });

@@ -19,8 +19,5 @@ export function createStackActivities(deps: { clients: ServiceClients }) {
       );
       return { service, status: body.status, attempt: Context.current().info.attempt };
     },
-
-    /** Does nothing: the unit of the benchmarks' baseline workflows. */
-    async noop(): Promise<void> {},
   };
 }

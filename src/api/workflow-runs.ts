@@ -144,6 +144,8 @@ export class WorkflowRuns {
     type: string,
     opts: {
       steps: readonly string[];
+      /** Steps run as local activities: activity type → step (their history holds markers, not tasks). */
+      localSteps?: Readonly<Record<string, string>>;
       notFound?: string;
       authorize?: (attributes: TypedSearchAttributes) => Promise<void>;
     },
@@ -164,7 +166,7 @@ export class WorkflowRuns {
       .withDeadline(Date.now() + 3000, () => handle.query(statusQuery))
       .then((v) => v as WorkflowStatusView)
       .catch((): WorkflowStatusView => {
-        const steps = stepsFromHistory(history, stepNames);
+        const steps = stepsFromHistory(history, stepNames, opts.localSteps);
         return { status, current_step: steps.find((s) => s.status === 'running')?.name ?? null, steps };
       });
     const attempts = activityAttempts(history, description.raw.pendingActivities ?? []);
@@ -302,12 +304,34 @@ function activityAttempts(history: History, pending: PendingActivity[]) {
 const decode = (payloads: Payload[] | null | undefined): unknown =>
   payloads?.[0] ? defaultPayloadConverter.fromPayload(payloads[0]) : null;
 
+type HistoryEvent = NonNullable<History['events']>[number];
+
+/** A local activity's marker: its type, attempt, result or failure (local activities have no task events). */
+function localActivityOf(e: HistoryEvent) {
+  const m = e.markerRecordedEventAttributes;
+  if (m?.markerName !== 'core_local_activity') return undefined;
+  const data = decode(m.details?.data?.payloads as Payload[] | undefined) as {
+    activity_type?: string;
+    attempt?: number;
+  } | null;
+  return {
+    type: data?.activity_type ?? '',
+    attempt: data?.attempt ?? 1,
+    result: decode(m.details?.result?.payloads as Payload[] | undefined),
+    failure: m.failure ? (m.failure.cause?.message ?? m.failure.message ?? 'failed') : null,
+  };
+}
+
 /**
  * The step view rebuilt from a workflow's history alone (no worker needed): each step's
  * activities' inputs, outputs, failures, attempts and times. A step with several activities (one
  * per admin) lists their inputs and outputs in order.
  */
-export function stepsFromHistory(history: History, stepNames: readonly string[]): StepView[] {
+export function stepsFromHistory(
+  history: History,
+  stepNames: readonly string[],
+  localSteps: Readonly<Record<string, string>> = {},
+): StepView[] {
   interface Acc {
     view: StepView;
     inputs: unknown[];
@@ -346,6 +370,21 @@ export function stepsFromHistory(history: History, stepNames: readonly string[])
   };
   for (const e of history.events ?? []) {
     const at = iso(e.eventTime);
+    const local = localActivityOf(e);
+    if (local) {
+      const step = acc.get(localSteps[local.type] ?? '');
+      if (!step) continue;
+      step.inputs.push(null);
+      step.outputs.push(local.result);
+      step.view.attempts = Math.max(step.view.attempts, local.attempt);
+      step.view.started_at ??= at;
+      step.view.finished_at = at;
+      if (local.failure) {
+        step.failed = true;
+        step.view.last_error = local.failure;
+      }
+      continue;
+    }
     const s = e.activityTaskScheduledEventAttributes;
     if (s?.activityId) {
       const step = acc.get(stepOf(s.activityId));

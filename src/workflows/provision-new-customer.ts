@@ -186,7 +186,8 @@ async function validate(input: unknown): Promise<ProvisioningRequest> {
   try {
     return await validateProvisioningRequest(input);
   } catch (err) {
-    const cause = err instanceof ActivityFailure ? err.cause : undefined;
+    // A local activity's failure arrives as it was thrown (an activity's, wrapped in an ActivityFailure).
+    const cause = err instanceof ActivityFailure ? err.cause : err;
     if (cause instanceof ApplicationFailure && cause.type === FAILURE.invalidProvisioningRequest) {
       throw ApplicationFailure.create({
         type: cause.type,

@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -11,7 +12,7 @@ import type { Activities } from '../activities';
 import type { LedgerTransaction } from '../clients/subsidy';
 import { DEFAULTS } from '../lib/defaults';
 import { searchAttributes, statusQuery } from './definitions';
-import { FAILURE, RETRY, stepOptions } from './retry-policies';
+import { FAILURE, localStepOptions, RETRY, stepOptions } from './retry-policies';
 import { describeFailure, StepLog } from './step-log';
 
 export interface RedeemInput {
@@ -40,7 +41,10 @@ export const REDEEM_FAILURES = {
 } as const;
 
 /** Changes of this workflow's commands, by `patched()` id (runs started before keep their history). */
-const PATCHES = { namedBookkeeping: 'redeem-named-bookkeeping-activities' } as const;
+const PATCHES = {
+  namedBookkeeping: 'redeem-named-bookkeeping-activities',
+  localSteps: 'redeem-steps-as-local-activities',
+} as const;
 
 export const REDEEM_STEPS = [
   'start_attempt',
@@ -51,9 +55,21 @@ export const REDEEM_STEPS = [
   'finish_attempt',
 ] as const;
 
+/** Which step each activity belongs to (the steps run as local activities, which history records by type). */
+export const REDEEM_STEP_OF_ACTIVITY: Readonly<Record<string, (typeof REDEEM_STEPS)[number]>> = {
+  startRedemptionAttempt: 'start_attempt',
+  checkAndReserveRedemption: 'check_and_reserve',
+  createLedgerTransaction: 'create_transaction',
+  enrollLearner: 'enroll',
+  failLedgerTransaction: 'enroll',
+  commitLedgerTransaction: 'commit_transaction',
+  finishRedemptionAttempt: 'finish_attempt',
+};
+
 /** The downstream's status and body, when a step failed on a service's answer. */
 function downstream(err: unknown): { status: number | null; body: unknown } {
-  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  // An activity's failure arrives wrapped in an ActivityFailure; a local activity's, as it was thrown.
+  const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure && cause.type === FAILURE.serviceRejected) {
     const d = cause.details?.[0] as { status?: number; body?: unknown } | undefined;
     return { status: d?.status ?? null, body: d?.body ?? null };
@@ -94,18 +110,27 @@ export async function redeem(input: RedeemInput): Promise<LedgerTransaction> {
     retryWindowSeconds: input.retry_window_seconds ?? DEFAULTS.redemption.retryWindowSeconds,
     attemptTimeoutSeconds: input.attempt_timeout_seconds ?? DEFAULTS.redemption.attemptTimeoutSeconds,
   };
-  const step = (name: (typeof REDEEM_STEPS)[number], summary: string) =>
-    proxyActivities<Activities>(stepOptions(name, summary, timeouts));
-  // Bookkeeping must land even when the redemption failed: retried without a window. Runs
-  // started before the bookkeeping activities were named keep Temporal's own activity ids.
+  // Runs started before the bookkeeping activities were named keep Temporal's own activity ids;
+  // runs started before the steps became local activities keep their activity tasks.
   const named = patched(PATCHES.namedBookkeeping);
+  // Every step is short and idempotent by the ledger key or the workflow run, so every step runs
+  // as a local activity: the whole redemption takes one or two workflow tasks instead of thirteen
+  // tasks (measured with `npm run bench:redeem`, see docs/benchmarks.md).
+  const local = patched(PATCHES.localSteps);
+  const step = (name: (typeof REDEEM_STEPS)[number], summary: string) =>
+    local
+      ? proxyLocalActivities<Activities>(localStepOptions(summary, timeouts))
+      : proxyActivities<Activities>(stepOptions(name, summary, timeouts));
+  // Bookkeeping must land even when the redemption failed: retried without a window.
   const record = (activityId: string, summary: string) =>
-    proxyActivities<Activities>({
-      ...(named ? { activityId } : {}),
-      summary,
-      startToCloseTimeout: `${timeouts.attemptTimeoutSeconds} seconds`,
-      retry: RETRY.transient,
-    });
+    local
+      ? proxyLocalActivities<Activities>(localStepOptions(summary, timeouts, { window: false }))
+      : proxyActivities<Activities>({
+          ...(named ? { activityId } : {}),
+          summary,
+          startToCloseTimeout: `${timeouts.attemptTimeoutSeconds} seconds`,
+          retry: RETRY.transient,
+        });
   const finish = async (f: Omit<Parameters<Activities['finishRedemptionAttempt']>[0], 'workflow_id' | 'run_id'>) => {
     await steps.track('finish_attempt', { outcome: f.outcome }, () =>
       record('finish_attempt', `attempt row: ${f.outcome}`).finishRedemptionAttempt({

@@ -5,7 +5,7 @@
  * 4xx is the downstream refusing the request (`ServiceRejected`, never retried: the workflow fails
  * at once with the downstream's words). Workflow-safe: no Node APIs.
  */
-import type { ActivityOptions, RetryPolicy } from '@temporalio/common';
+import type { ActivityOptions, LocalActivityOptions, RetryPolicy } from '@temporalio/common';
 
 export const FAILURE = {
   /** A downstream could not be reached or answered 5xx / 408 / 429: retry. */
@@ -63,6 +63,25 @@ export function stepOptions(
     startToCloseTimeout: `${t.attemptTimeoutSeconds} seconds`,
     ...(extra.window === false ? {} : { scheduleToCloseTimeout: `${t.retryWindowSeconds} seconds` }),
     ...(extra.heartbeatSeconds ? { heartbeatTimeout: `${extra.heartbeatSeconds} seconds` } : {}),
+    retry: RETRY.transient,
+  };
+}
+
+/**
+ * The same step as a local activity: the worker runs it inside the workflow task, with no task
+ * of its own to schedule, dispatch and record, so a chain of short steps costs one round trip to
+ * the server instead of two per step. Only for steps that are idempotent (a crashed worker's
+ * workflow task is retried elsewhere and runs the step again) and short (seconds).
+ */
+export function localStepOptions(
+  summary: string,
+  t: StepTimeouts,
+  extra: { window?: boolean } = {},
+): LocalActivityOptions {
+  return {
+    summary,
+    startToCloseTimeout: `${t.attemptTimeoutSeconds} seconds`,
+    ...(extra.window === false ? {} : { scheduleToCloseTimeout: `${t.retryWindowSeconds} seconds` }),
     retry: RETRY.transient,
   };
 }

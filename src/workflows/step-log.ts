@@ -167,20 +167,22 @@ const now = () => new Date(Date.now()).toISOString();
 
 /** The downstream's own words, not Temporal's wrapper text ("Activity task failed"). */
 export function describeFailure(err: unknown): string {
+  // An activity's failure arrives wrapped in an ActivityFailure; a local activity's, as it was thrown.
+  const wrapped = err instanceof ActivityFailure;
+  const cause = wrapped ? err.cause : err;
+  // The retry window (schedule-to-close) ran out: the server ends the activity either with the
+  // last attempt's own failure (retry state TIMEOUT) or with a timeout failure wrapping it.
+  if (cause instanceof TimeoutFailure) {
+    const last = cause.cause?.message;
+    const what =
+      cause.timeoutType === 'SCHEDULE_TO_CLOSE' ? 'still failing at the end of the retry window' : 'timed out';
+    return `${what}${last ? `; last error: ${last}` : ''}`;
+  }
   if (err instanceof ActivityFailure) {
-    const cause = err.cause;
-    // The retry window (schedule-to-close) ran out: the server ends the activity either with the
-    // last attempt's own failure (retry state TIMEOUT) or with a timeout failure wrapping it.
-    if (cause instanceof TimeoutFailure) {
-      const last = cause.cause?.message;
-      const what =
-        cause.timeoutType === 'SCHEDULE_TO_CLOSE' ? 'still failing at the end of the retry window' : 'timed out';
-      return `${what}${last ? `; last error: ${last}` : ''}`;
+    if (err.retryState === 'TIMEOUT' && err.cause) {
+      return `still failing at the end of the retry window; last error: ${err.cause.message}`;
     }
-    if (err.retryState === 'TIMEOUT' && cause) {
-      return `still failing at the end of the retry window; last error: ${cause.message}`;
-    }
-    return cause?.message ?? err.message;
+    return err.cause?.message ?? err.message;
   }
   if (err instanceof Error) return err.message;
   return String(err);

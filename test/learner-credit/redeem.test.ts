@@ -162,7 +162,7 @@ describe('redeem', () => {
     const res = await redeem(stack, token, budget.policy, { lms_user_id: learner.id, content_key: DEMO_RUN });
     await stack.faults('lms').clear();
     expect(res.status).toBe(422);
-    expect(res.body).toMatchObject({ code: 'enrollment_error', subsidy_status_code: '422' });
+    expect(res.body, JSON.stringify(res.body)).toMatchObject({ code: 'enrollment_error', subsidy_status_code: '422' });
     expect(String(res.body.detail)).toMatch(/^Subsidy Transaction API error: /);
     const txs = await transactionsOf(budget.policy);
     expect(txs.map((t) => t.state)).toEqual(['failed']);

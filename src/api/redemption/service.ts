@@ -25,7 +25,7 @@ import { ServiceError } from '../../lib/http-client';
 import { InvalidInput, NotFound, PermissionDenied, Refused } from '../../lib/http-errors';
 import type { Principal } from '../../lib/jwt';
 import { searchAttributes } from '../../workflows/definitions';
-import { REDEEM_FAILURES, REDEEM_STEPS, type RedeemInput } from '../../workflows/redeem';
+import { REDEEM_FAILURES, REDEEM_STEP_OF_ACTIVITY, REDEEM_STEPS, type RedeemInput } from '../../workflows/redeem';
 import { type Accepted, accepted, type RunStatus, type WorkflowRuns } from '../workflow-runs';
 import { type CanRedeemItem, canRedeem } from './can-redeem';
 import { creditsAvailable } from './credits-available';
@@ -225,6 +225,7 @@ export function createRedemptionService(deps: RedemptionServiceDeps) {
     async status(principal: Principal, workflowId: string): Promise<RunStatus & { transaction?: unknown }> {
       const view = await runs.status(workflowId, REDEEM_WORKFLOW, {
         steps: REDEEM_STEPS,
+        localSteps: REDEEM_STEP_OF_ACTIVITY,
         authorize: async (attributes) => {
           const policyUuid = attributes.get(searchAttributes.PolicyUuid);
           const policy = policyUuid ? await findPolicy(db, policyUuid) : undefined;

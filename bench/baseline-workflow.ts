@@ -1,9 +1,9 @@
-import { proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { RETRY } from '../src/workflows/retry-policies';
 
-const { noop } = proxyActivities<Activities>({
+const { noop } = proxyActivities<{ noop(): Promise<void> }>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  retry: RETRY.transient,
 });
 
 /**
@@ -22,4 +22,15 @@ export async function baselineSteps(steps: number, parallel = 0): Promise<number
     }
   }
   return done;
+}
+
+const { noop: localNoop } = proxyLocalActivities<{ noop(): Promise<void> }>({
+  startToCloseTimeout: '30 seconds',
+  retry: RETRY.transient,
+});
+
+/** The same shape with local activities (run by the worker in the workflow task, no task round trips). */
+export async function baselineLocalSteps(steps: number): Promise<number> {
+  for (let i = 0; i < steps; i++) await localNoop();
+  return steps;
 }
