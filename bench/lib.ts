@@ -84,9 +84,18 @@ export async function startBenchStack() {
   const client = new Client({ connection });
   const taskQueue = 'bench';
   const orchestrator = await orchestratorDeps(config, database, secret);
-  const api = await buildApi({ logger, verify, temporal: client, taskQueue, ...orchestrator });
-  const apiUrl = await api.listen({ port: 0, host: '127.0.0.1' });
   const native = await NativeConnection.connect({ address: dev.address });
+  // As in `npm start`: the api's client shares the worker's connection and starts workflows eagerly.
+  const eager = !env.NO_EAGER;
+  const api = await buildApi({
+    logger,
+    verify,
+    temporal: eager ? new Client({ connection: native }) : client,
+    eagerStart: eager,
+    taskQueue,
+    ...orchestrator,
+  });
+  const apiUrl = await api.listen({ port: 0, host: '127.0.0.1' });
   const worker: Worker = await createWorker({
     config,
     connection: native,

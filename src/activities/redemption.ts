@@ -48,42 +48,81 @@ export interface RedemptionActivityDeps {
  */
 export function createRedemptionActivities({ db, clients, facts }: RedemptionActivityDeps) {
   const subsidy = clients.subsidyApi;
+
+  /**
+   * Gathers the facts (fresh, outside any lock), then checks and reserves under the policy's
+   * aggregate lock. A refusal on a limit is re-checked once after giving back the amounts of
+   * the policy's reversed transactions, in case the reversal feed has not delivered them yet.
+   */
+  async function checkAndReserve(t: RedemptionTarget): Promise<CheckAndReserveResult> {
+    const gathered = await callService(() => facts.forRedemption(t.policy, t.lms_user_id, t.content_key));
+    const ask = () =>
+      reserve(db, {
+        workflow_id: t.workflow_id,
+        run_id: t.run_id,
+        policy_uuid: t.policy.uuid,
+        lms_user_id: t.lms_user_id,
+        content_key: t.content_key,
+        idempotency_key: gathered.idempotencyKey,
+        facts: gathered.external,
+        reversed_transaction_uuids: gathered.reversedTransactionUuids,
+      });
+    let result = await ask();
+    if (result.outcome === 'rejected' && LIMIT_REASONS.has(result.reason)) {
+      const reversed = await callService(() =>
+        subsidy.reversedPolicyTransactions(t.policy.subsidy_uuid, t.policy.uuid),
+      );
+      const given = await reconcileReversals(db, {
+        policy_uuid: t.policy.uuid,
+        reversed_transaction_uuids: reversed.map((r) => r.uuid),
+      });
+      if (given > 0) result = await ask();
+    }
+    return { idempotency_key: gathered.idempotencyKey, result };
+  }
+
+  const commit = (input: { subsidy_uuid: string; transaction_uuid: string; fulfillment_identifier: string }) =>
+    callService(() => subsidy.commit(input.subsidy_uuid, input.transaction_uuid, input.fulfillment_identifier));
+
   return {
+    /**
+     * The attempt row, then check and reserve (one step of the redemption since its steps run as
+     * local activities). Idempotent: the row is written once per run, the reservation once per key.
+     */
+    async beginRedemption(
+      input: StartAttemptInput,
+    ): Promise<{ policy: PolicySnapshot | null; check: CheckAndReserveResult | null }> {
+      const { policy } = await startAttempt(db, input);
+      if (!policy) return { policy: null, check: null };
+      const check = await checkAndReserve({
+        workflow_id: input.workflow_id,
+        run_id: input.run_id,
+        policy,
+        lms_user_id: input.lms_user_id,
+        content_key: input.content_key,
+      });
+      return { policy, check };
+    },
+
+    /** Commit, then end the attempt as redeemed (one step since the steps run as local activities). */
+    async completeRedemption(input: {
+      commit: { subsidy_uuid: string; transaction_uuid: string; fulfillment_identifier: string };
+      finish: FinishInput;
+    }): Promise<LedgerTransaction> {
+      const tx = await commit(input.commit);
+      await finishAttempt(db, {
+        ...input.finish,
+        transaction_uuid: tx.uuid,
+        fulfillment_identifier: tx.fulfillment_identifier,
+      });
+      return tx;
+    },
+
     startRedemptionAttempt(input: StartAttemptInput): Promise<StartAttemptResult> {
       return startAttempt(db, input);
     },
 
-    /**
-     * Gathers the facts (fresh, outside any lock), then checks and reserves under the policy's
-     * aggregate lock. A refusal on a limit is re-checked once after giving back the amounts of
-     * the policy's reversed transactions, in case the reversal feed has not delivered them yet.
-     */
-    async checkAndReserveRedemption(t: RedemptionTarget): Promise<CheckAndReserveResult> {
-      const gathered = await callService(() => facts.forRedemption(t.policy, t.lms_user_id, t.content_key));
-      const ask = () =>
-        reserve(db, {
-          workflow_id: t.workflow_id,
-          run_id: t.run_id,
-          policy_uuid: t.policy.uuid,
-          lms_user_id: t.lms_user_id,
-          content_key: t.content_key,
-          idempotency_key: gathered.idempotencyKey,
-          facts: gathered.external,
-          reversed_transaction_uuids: gathered.reversedTransactionUuids,
-        });
-      let result = await ask();
-      if (result.outcome === 'rejected' && LIMIT_REASONS.has(result.reason)) {
-        const reversed = await callService(() =>
-          subsidy.reversedPolicyTransactions(t.policy.subsidy_uuid, t.policy.uuid),
-        );
-        const given = await reconcileReversals(db, {
-          policy_uuid: t.policy.uuid,
-          reversed_transaction_uuids: reversed.map((r) => r.uuid),
-        });
-        if (given > 0) result = await ask();
-      }
-      return { idempotency_key: gathered.idempotencyKey, result };
-    },
+    checkAndReserveRedemption: checkAndReserve,
 
     createLedgerTransaction(input: {
       policy: PolicySnapshot;
@@ -125,15 +164,7 @@ export function createRedemptionActivities({ db, clients, facts }: RedemptionAct
       return { enrollment_uuid: enrollment.uuid };
     },
 
-    commitLedgerTransaction(input: {
-      subsidy_uuid: string;
-      transaction_uuid: string;
-      fulfillment_identifier: string;
-    }): Promise<LedgerTransaction> {
-      return callService(() =>
-        subsidy.commit(input.subsidy_uuid, input.transaction_uuid, input.fulfillment_identifier),
-      );
-    },
+    commitLedgerTransaction: commit,
 
     async failLedgerTransaction(input: { subsidy_uuid: string; transaction_uuid: string; reason: string }) {
       const tx = await callService(() => subsidy.fail(input.subsidy_uuid, input.transaction_uuid, input.reason));

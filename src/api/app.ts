@@ -28,6 +28,8 @@ export interface ApiDeps {
   db: Kysely<AccessDB>;
   temporal: Client;
   taskQueue: string;
+  /** The client shares a NativeConnection with a worker in this process: start workflows eagerly. */
+  eagerStart?: boolean;
   /** Typed service clients, with the orchestrator's service token. */
   clients: ServiceClients;
   settings: FeatureSettings;
@@ -40,7 +42,7 @@ export interface ApiDeps {
  * feature's thin routes over its service. Builds the app; does not listen (tests use `app.inject`).
  */
 export async function buildApi(deps: ApiDeps): Promise<App> {
-  const runs = new WorkflowRuns(deps.temporal, deps.taskQueue);
+  const runs = new WorkflowRuns(deps.temporal, deps.taskQueue, deps.eagerStart);
   const { db, clients, settings, logger } = deps;
   const app = createHttpApp({
     name: 'api',
@@ -58,6 +60,7 @@ export async function buildApi(deps: ApiDeps): Promise<App> {
   const facts = new LearnerCreditFacts(clients, settings.redemption.cacheSeconds);
   const redemption = createRedemptionService({
     db,
+    subsidyApi: clients.subsidyApi,
     runs,
     facts,
     settings: settings.redemption,

@@ -46,7 +46,8 @@ export interface StartSpec {
 }
 
 export type RunOutcome<T> =
-  | { state: 'completed'; workflowId: string; runId: string; value: T }
+  /** `repeat`: the run had completed before this request (a repeat of a finished request). */
+  | { state: 'completed'; workflowId: string; runId: string; value: T; repeat: boolean }
   | { state: 'failed'; workflowId: string; runId: string; error: unknown; message: string }
   | { state: 'running'; workflowId: string; runId: string };
 
@@ -78,6 +79,12 @@ export class WorkflowRuns {
   constructor(
     readonly client: Client,
     readonly taskQueue: string,
+    /**
+     * Ask the server to hand a new workflow's first task straight back to this process's worker
+     * (eager start): only when the client shares a NativeConnection with a worker of the task
+     * queue, as in `npm start`; the server falls back to the task queue when no worker takes it.
+     */
+    private readonly eagerStart = false,
   ) {}
 
   /** Answers every request still waiting on a workflow (their 202), e.g. when the api stops. */
@@ -85,8 +92,8 @@ export class WorkflowRuns {
     this.stopping.abort();
   }
 
-  /** Starts the workflow, or joins the run with its id; returns that run's id. */
-  async start(spec: StartSpec): Promise<WorkflowHandle & { runId: string }> {
+  /** Starts the workflow, or joins the run with its id; returns that run's id, and whether it had completed. */
+  async start(spec: StartSpec): Promise<WorkflowHandle & { runId: string; closed: boolean }> {
     try {
       const handle = await this.temporal(() =>
         this.client.workflow.start(spec.type, {
@@ -98,15 +105,16 @@ export class WorkflowRuns {
           staticDetails: spec.details,
           workflowIdConflictPolicy: 'USE_EXISTING',
           workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+          requestEagerStart: this.eagerStart,
         }),
       );
-      return Object.assign(handle, { runId: handle.firstExecutionRunId });
+      return Object.assign(handle, { runId: handle.firstExecutionRunId, closed: false });
     } catch (err) {
       // A completed run with this id may not run again: it is the answer.
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       const handle = this.client.workflow.getHandle(spec.workflowId);
       const description = await this.temporal(() => handle.describe());
-      return Object.assign(handle, { runId: description.runId });
+      return Object.assign(handle, { runId: description.runId, closed: true });
     }
   }
 
@@ -122,7 +130,7 @@ export class WorkflowRuns {
     this.stopping.signal.addEventListener('abort', stop);
     try {
       const value = (await this.client.withAbortSignal(wait.signal, () => handle.result())) as T;
-      return { state: 'completed', ...ids, value };
+      return { state: 'completed', ...ids, value, repeat: handle.closed };
     } catch (err) {
       if (err instanceof WorkflowFailedError) {
         return { state: 'failed', ...ids, error: err, message: failureMessage(err) };
@@ -144,8 +152,8 @@ export class WorkflowRuns {
     type: string,
     opts: {
       steps: readonly string[];
-      /** Steps run as local activities: activity type → step (their history holds markers, not tasks). */
-      localSteps?: Readonly<Record<string, string>>;
+      /** Steps run as local activities: activity type → its step(s) (their history holds markers, not tasks). */
+      localSteps?: Readonly<Record<string, string | readonly string[]>>;
       notFound?: string;
       authorize?: (attributes: TypedSearchAttributes) => Promise<void>;
     },
@@ -330,7 +338,7 @@ function localActivityOf(e: HistoryEvent) {
 export function stepsFromHistory(
   history: History,
   stepNames: readonly string[],
-  localSteps: Readonly<Record<string, string>> = {},
+  localSteps: Readonly<Record<string, string | readonly string[]>> = {},
 ): StepView[] {
   interface Acc {
     view: StepView;
@@ -372,16 +380,18 @@ export function stepsFromHistory(
     const at = iso(e.eventTime);
     const local = localActivityOf(e);
     if (local) {
-      const step = acc.get(localSteps[local.type] ?? '');
-      if (!step) continue;
-      step.inputs.push(null);
-      step.outputs.push(local.result);
-      step.view.attempts = Math.max(step.view.attempts, local.attempt);
-      step.view.started_at ??= at;
-      step.view.finished_at = at;
-      if (local.failure) {
-        step.failed = true;
-        step.view.last_error = local.failure;
+      for (const name of [localSteps[local.type] ?? []].flat()) {
+        const step = acc.get(name);
+        if (!step) continue;
+        step.inputs.push(null);
+        step.outputs.push(local.result);
+        step.view.attempts = Math.max(step.view.attempts, local.attempt);
+        step.view.started_at ??= at;
+        step.view.finished_at = at;
+        if (local.failure) {
+          step.failed = true;
+          step.view.last_error = local.failure;
+        }
       }
       continue;
     }

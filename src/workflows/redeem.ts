@@ -8,7 +8,9 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { PolicySnapshot } from '../access/learner-credit/redemption-contract';
 import type { Activities } from '../activities';
+import type { CheckAndReserveResult } from '../activities/redemption';
 import type { LedgerTransaction } from '../clients/subsidy';
 import { DEFAULTS } from '../lib/defaults';
 import { searchAttributes, statusQuery } from './definitions';
@@ -56,7 +58,11 @@ export const REDEEM_STEPS = [
 ] as const;
 
 /** Which step each activity belongs to (the steps run as local activities, which history records by type). */
-export const REDEEM_STEP_OF_ACTIVITY: Readonly<Record<string, (typeof REDEEM_STEPS)[number]>> = {
+export const REDEEM_STEP_OF_ACTIVITY: Readonly<
+  Record<string, (typeof REDEEM_STEPS)[number] | ReadonlyArray<(typeof REDEEM_STEPS)[number]>>
+> = {
+  beginRedemption: ['start_attempt', 'check_and_reserve'],
+  completeRedemption: ['commit_transaction', 'finish_attempt'],
   startRedemptionAttempt: 'start_attempt',
   checkAndReserveRedemption: 'check_and_reserve',
   createLedgerTransaction: 'create_transaction',
@@ -155,25 +161,50 @@ export async function redeem(input: RedeemInput): Promise<LedgerTransaction> {
     request_uuid: input.request_uuid ?? null,
     requested_by: input.requested_by ?? null,
   };
-  const { policy } = await steps.track('start_attempt', attemptInput, () =>
-    step('start_attempt', `attempt row: started (policy ${input.policy_uuid})`).startRedemptionAttempt(attemptInput),
-  );
+  let policy: PolicySnapshot | null;
+  let check: CheckAndReserveResult | null = null;
+  try {
+    if (local) {
+      // The attempt row and the check-and-reserve in one step: one local activity, not two.
+      ({ policy, check } = await steps.track('check_and_reserve', { policy_uuid: input.policy_uuid }, () =>
+        step(
+          'check_and_reserve',
+          `attempt row, then check can_redeem and reserve in policy ${input.policy_uuid}`,
+        ).beginRedemption(attemptInput),
+      ));
+      steps.done('start_attempt', attemptInput);
+    } else {
+      ({ policy } = await steps.track('start_attempt', attemptInput, () =>
+        step('start_attempt', `attempt row: started (policy ${input.policy_uuid})`).startRedemptionAttempt(
+          attemptInput,
+        ),
+      ));
+    }
+  } catch (err) {
+    throw await fail(REDEEM_FAILURES.stepFailed, describeFailure(err), downstream(err), 'check_failed');
+  }
   if (!policy) {
     throw await fail(REDEEM_FAILURES.policyNotFound, `No policy ${input.policy_uuid}.`, {}, 'policy_not_found');
   }
-  upsertSearchAttributes([{ key: searchAttributes.CustomerUuid, value: policy.enterprise_customer_uuid }]);
+  // The api sets it at start; a run started from the CLI learns it here.
+  const customerKnown = workflowInfo().typedSearchAttributes.get(searchAttributes.CustomerUuid) !== undefined;
+  if (!(local && customerKnown)) {
+    upsertSearchAttributes([{ key: searchAttributes.CustomerUuid, value: policy.enterprise_customer_uuid }]);
+  }
   const target = { ...ref, policy, lms_user_id: input.lms_user_id, content_key: input.content_key };
 
-  let check: Awaited<ReturnType<Activities['checkAndReserveRedemption']>>;
-  try {
-    check = await steps.track('check_and_reserve', { policy_uuid: policy.uuid }, () =>
-      step(
-        'check_and_reserve',
-        `check can_redeem and reserve the price in policy ${policy.uuid}`,
-      ).checkAndReserveRedemption(target),
-    );
-  } catch (err) {
-    throw await fail(REDEEM_FAILURES.stepFailed, describeFailure(err), downstream(err), 'check_failed');
+  if (!check) {
+    try {
+      const found = policy;
+      check = await steps.track('check_and_reserve', { policy_uuid: policy.uuid }, () =>
+        step(
+          'check_and_reserve',
+          `check can_redeem and reserve the price in policy ${found.uuid}`,
+        ).checkAndReserveRedemption(target),
+      );
+    } catch (err) {
+      throw await fail(REDEEM_FAILURES.stepFailed, describeFailure(err), downstream(err), 'check_failed');
+    }
   }
   idempotencyKey = check.idempotency_key;
   if (check.result.outcome === 'rejected') {
@@ -255,18 +286,31 @@ export async function redeem(input: RedeemInput): Promise<LedgerTransaction> {
   }
 
   const committed = tx;
+  const commitInput = {
+    subsidy_uuid: policy.subsidy_uuid,
+    transaction_uuid: committed.uuid,
+    fulfillment_identifier: enrollment.enrollment_uuid,
+  };
+  const redeemed = { outcome: 'redeemed' as const, price_cents: price };
+  if (local) {
+    // The commit and the attempt's end in one step: one local activity, not two.
+    tx = await steps.track('commit_transaction', { transaction_uuid: tx.uuid }, () =>
+      step(
+        'commit_transaction',
+        `ledger: commit transaction ${committed.uuid}; attempt row: redeemed`,
+      ).completeRedemption({ commit: commitInput, finish: { ...ref, ...redeemed, idempotency_key: idempotencyKey } }),
+    );
+    steps.done('finish_attempt', { outcome: 'redeemed' });
+    steps.end('completed');
+    return tx;
+  }
   tx = await steps.track('commit_transaction', { transaction_uuid: tx.uuid }, () =>
-    step('commit_transaction', `ledger: commit transaction ${committed.uuid}`).commitLedgerTransaction({
-      subsidy_uuid: policy.subsidy_uuid,
-      transaction_uuid: committed.uuid,
-      fulfillment_identifier: enrollment.enrollment_uuid,
-    }),
+    step('commit_transaction', `ledger: commit transaction ${committed.uuid}`).commitLedgerTransaction(commitInput),
   );
   await finish({
-    outcome: 'redeemed',
+    ...redeemed,
     transaction_uuid: tx.uuid,
     fulfillment_identifier: tx.fulfillment_identifier,
-    price_cents: price,
   });
   return tx;
 }

@@ -112,6 +112,17 @@ export class StepLog {
     }
   }
 
+  /** A step another step's activity did as well (e.g. the attempt row, written with the check). */
+  done(name: string, input: unknown, output: unknown = null): void {
+    const step = this.step(name);
+    step.status = 'succeeded';
+    step.input = input;
+    step.output = output;
+    step.started_at ??= now();
+    step.finished_at = now();
+    this.publish();
+  }
+
   /** A step the workflow did not need (e.g. enrollment when the ledger already held the content). */
   skip(name: string, reason: string): void {
     const step = this.step(name);

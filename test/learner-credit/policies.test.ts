@@ -674,7 +674,7 @@ describe('groups (ADR 0018)', () => {
     const users: Array<{ id: number; email: string }> = [];
     for (const name of ['ada', 'bob']) {
       const u = await lms.post<{ id: number; email: string }>('/api/user/v1/accounts', {
-        email: `${name}-${randomBytes(4).toString('hex')}@example.com`,
+        email: `${name}-${randomBytes(4).readUInt32BE()}@example.com`,
       });
       expect(u.status).toBe(201);
       users.push(u.body);
@@ -689,7 +689,8 @@ describe('groups (ADR 0018)', () => {
       enterprise_customer: customerUuid,
     });
     expect(group.status).toBe(201);
-    const pendingEmail = `carol-${randomBytes(4).toString('hex')}@example.com`;
+    // Digits only: a hex suffix could spell "ada" and match the user_query below.
+    const pendingEmail = `carol-${randomBytes(4).readUInt32BE()}@example.com`;
     const assigned = await lms.post(`${LMS}/enterprise-group/${group.body.uuid}/assign_learners/`, {
       learner_emails: [...users.map((u) => u.email), pendingEmail],
     });

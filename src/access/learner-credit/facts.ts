@@ -128,19 +128,6 @@ export class LearnerCreditFacts {
     );
   }
 
-  /**
-   * The ledger key of the learner's next redemption of this content in this policy: read fresh,
-   * because a failure or a reversal since changes it.
-   */
-  async nextIdempotencyKey(policy: PolicyRef, lmsUserId: number, contentKey: string): Promise<string> {
-    const history = await this.clients.subsidyApi.learnerContentTransactions(
-      policy.subsidy_uuid,
-      lmsUserId,
-      contentKey,
-    );
-    return idempotencyKeyOf(policy, lmsUserId, contentKey, history);
-  }
-
   /** Everything one redemption needs from the lms, the catalog and the ledger, fresh and at once. */
   async forRedemption(policy: PolicyRef, lmsUserId: number, contentKey: string): Promise<RedemptionFacts> {
     const [learner, contents, subsidy, history] = await Promise.all([

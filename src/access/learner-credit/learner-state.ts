@@ -11,8 +11,6 @@ export interface PolicyWithSpend extends Policy {
 
 export interface LearnerRedemptionState {
   policies: PolicyWithSpend[];
-  /** Content keys (of those asked) the learner holds a live reservation or redemption for. */
-  heldKeys: Set<string>;
   /**
    * Per subsidy: a fingerprint of the learner's redemption records for the asked keys (any
    * state), or absent when there are none. It changes whenever one of them changes (a
@@ -27,7 +25,7 @@ type Row = PolicyRow & {
   policy_spent_cents: string | number;
   learner_spent_cents: string | number;
   learner_redemption_count: number;
-  held_keys: string[];
+  /** `<uuid> <state> <modified µs>` per redemption record of the asked keys. */
   records: string[];
 };
 
@@ -36,7 +34,7 @@ const t = (name: string) => sql.id(ACCESS_SCHEMA, name);
 /**
  * Everything can-redeem needs from the orchestrator's own records in one statement (it is on
  * the learner portal's hot path): the customer's redeemable policies with their groups, both
- * aggregates for this learner, and which of the asked keys the learner already holds.
+ * aggregates for this learner, and the fingerprint of its records of the asked keys.
  */
 export async function learnerRedemptionState(
   db: Kysely<AccessDB>,
@@ -51,12 +49,9 @@ export async function learnerRedemptionState(
       coalesce(s.spent_cents, 0) as policy_spent_cents,
       coalesce(l.spent_cents, 0) as learner_spent_cents,
       coalesce(l.redemptions, 0) as learner_redemption_count,
-      coalesce((select array_agg(distinct r.content_key) from ${t('redemption_reservations')} r
-        where r.policy_uuid = p.uuid and r.lms_user_id = ${lmsUserId}
-          and r.content_key = any(${[...contentKeys]}::text[]) and r.state in ('reserved', 'committed')), '{}')
-        as held_keys,
-      coalesce((select array_agg(r.uuid::text || ':' || r.state || ':' || (extract(epoch from r.modified) * 1e6)::bigint
-          order by r.uuid) from ${t('redemption_reservations')} r
+      coalesce((select array_agg(r.uuid::text || ' ' || r.state || ' ' ||
+          (extract(epoch from r.modified) * 1e6)::bigint order by r.uuid)
+        from ${t('redemption_reservations')} r
         where r.policy_uuid = p.uuid and r.lms_user_id = ${lmsUserId}
           and r.content_key = any(${[...contentKeys]}::text[])), '{}') as records
     from ${t('subsidy_access_policies')} p
@@ -64,11 +59,9 @@ export async function learnerRedemptionState(
     left join ${t('policy_learner_spend')} l on l.policy_uuid = p.uuid and l.lms_user_id = ${lmsUserId}
     where p.enterprise_customer_uuid = ${customerUuid} and p.active and not p.retired
     order by p.created desc`.execute(db);
-  const heldKeys = new Set<string>();
   const records = new Map<string, string[]>();
   const policies = rows.map(
-    ({ policy_spent_cents, learner_spent_cents, learner_redemption_count, held_keys, records: own, ...p }) => {
-      for (const k of held_keys) heldKeys.add(k);
+    ({ policy_spent_cents, learner_spent_cents, learner_redemption_count, records: own, ...p }) => {
       if (own.length > 0) records.set(p.subsidy_uuid, [...(records.get(p.subsidy_uuid) ?? []), ...own]);
       return {
         ...p,
@@ -81,5 +74,5 @@ export async function learnerRedemptionState(
     },
   );
   const ledgerVersions = new Map([...records].map(([subsidy, list]) => [subsidy, list.sort().join(',')]));
-  return { policies, heldKeys, ledgerVersions };
+  return { policies, ledgerVersions };
 }

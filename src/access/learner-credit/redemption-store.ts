@@ -353,6 +353,24 @@ export async function applyLedgerReversals(
   return applied;
 }
 
+/**
+ * How many times the learner's redemption of this content in this policy has ended without a
+ * lasting charge (released after a failure, or reversed): the generation of the next redemption.
+ * It names the redemption's workflow, so a repeat of a live redemption joins it and a redemption
+ * after a failure or a refund runs anew. Read from the orchestrator's own records only.
+ */
+export async function redemptionGeneration(db: Db, policyUuid: string, lmsUserId: number, contentKey: string) {
+  const row = await db
+    .selectFrom('redemption_reservations')
+    .select(sql<number>`count(*)::integer`.as('n'))
+    .where('policy_uuid', '=', policyUuid)
+    .where('lms_user_id', '=', lmsUserId)
+    .where('content_key', '=', contentKey)
+    .where('state', 'in', ['released', 'reversed'])
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 // ---- the audit log (GET /api/v1/redemption-attempts) ------------------------------------------
 
 export const ATTEMPT_OUTCOMES = ['started', 'redeemed', 'rejected', 'failed'] as const;

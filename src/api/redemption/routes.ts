@@ -1,4 +1,6 @@
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { Policy } from '../../access/learner-credit/policy-store';
 import type { ZodApp } from '../../lib/fastify/app';
 import { callerName, requirePrincipal } from '../../lib/fastify/auth';
 import { acceptedSchema, runStatusSchema } from '../schemas';
@@ -48,6 +50,8 @@ const tags = ['learner-credit'];
 
 /** `/api/v1/policy-redemption/...` (spec learner-credit §13). */
 export function redemptionRoutes(app: ZodApp, service: RedemptionService) {
+  /** The policy a redeem request names, loaded (and authorized) once, before its body is read. */
+  const policies = new WeakMap<FastifyRequest, Policy>();
   app.get(
     '/api/v1/policy-redemption/enterprise-customer/:customer_uuid/can-redeem',
     {
@@ -102,11 +106,13 @@ export function redemptionRoutes(app: ZodApp, service: RedemptionService) {
       },
       // Permission before the body (403 before 400), as upstream.
       preValidation: async (req) => {
-        await service.authorizeRedeem(requirePrincipal(req), (req.params as { policy_uuid: string }).policy_uuid);
+        const raw = (req.params as { policy_uuid: string }).policy_uuid;
+        policies.set(req, await service.redeemablePolicy(requirePrincipal(req), raw));
       },
     },
     async (req, reply) => {
-      const answer = await service.redeem(requirePrincipal(req), req.params.policy_uuid, req.body, callerName(req));
+      const policy = policies.get(req) as Policy;
+      const answer = await service.redeem(requirePrincipal(req), policy, req.body, callerName(req));
       if ('redeemed' in answer) return reply.code(200).send({ ...answer.redeemed });
       return reply.code(202).send(answer.accepted);
     },

@@ -13,10 +13,11 @@ import {
   type AttemptFilter,
   countAttempts,
   listAttempts,
-  policySnapshot,
+  reconcileReversals,
+  redemptionGeneration,
 } from '../../access/learner-credit/redemption-store';
 import type { AccessDB } from '../../access/schema';
-import type { LedgerTransaction } from '../../clients/subsidy';
+import type { LedgerTransaction, SubsidyClient } from '../../clients/subsidy';
 import { accessTo, type CustomerAccess, isOperator } from '../../lib/customer-access';
 import type { RedemptionSettings } from '../../lib/defaults';
 import { normalizeUuid, uuidParam } from '../../lib/drf/fields';
@@ -34,12 +35,13 @@ const REDEEM_WORKFLOW = 'redeem';
 
 /**
  * The redemption workflow's id: one per (policy, learner, content, generation), where the
- * generation is the ledger idempotency key (it changes after a failed or reversed redemption).
- * A double submit joins the running workflow; a repeat after success finds the completed one.
+ * generation counts the learner's earlier redemptions of it that failed or were refunded
+ * (`redemptionGeneration`). A double submit joins the running workflow; a repeat after success
+ * finds the completed one; after a failure or a refund a new one runs.
  */
-function redemptionWorkflowId(policyUuid: string, lmsUserId: number, idempotencyKey: string): string {
-  const generation = createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 20);
-  return `redeem-${policyUuid}-${lmsUserId}-${generation}`;
+function redemptionWorkflowId(policyUuid: string, lmsUserId: number, contentKey: string, generation: number): string {
+  const content = createHash('sha256').update(contentKey).digest('hex').slice(0, 16);
+  return `redeem-${policyUuid}-${lmsUserId}-${content}-g${generation}`;
 }
 
 const redemptionStatusUrl = (workflowId: string) =>
@@ -74,6 +76,7 @@ function redemptionAccess(p: Principal, customerUuid: string): Exclude<CustomerA
 
 export interface RedemptionServiceDeps {
   db: Kysely<AccessDB>;
+  subsidyApi: SubsidyClient;
   runs: WorkflowRuns;
   facts: LearnerCreditFacts;
   settings: RedemptionSettings;
@@ -83,7 +86,7 @@ export interface RedemptionServiceDeps {
 export type RedeemAnswer = { redeemed: LedgerTransaction } | { accepted: Accepted };
 
 export function createRedemptionService(deps: RedemptionServiceDeps) {
-  const { db, runs, facts, settings } = deps;
+  const { db, runs, facts, settings, subsidyApi } = deps;
 
   /** The policy of a path parameter (any uuid spelling), or 404. */
   async function policyOf(raw: string): Promise<Policy> {
@@ -129,10 +132,30 @@ export function createRedemptionService(deps: RedemptionServiceDeps) {
     }
   }
 
+  /**
+   * Has the ledger reversed this transaction of a completed redemption? If so, the policy's
+   * aggregates are given the amount back (as the reversal feed would a moment later). Read only
+   * for a repeat of a completed redemption.
+   */
+  async function refundedSince(policy: Policy, tx: LedgerTransaction): Promise<boolean> {
+    if (!tx.content_key || tx.lms_user_id === null) return false;
+    const history = await orSubsidyError(
+      subsidyApi.learnerContentTransactions(policy.subsidy_uuid, tx.lms_user_id, tx.content_key),
+    );
+    if (history.find((t) => t.uuid === tx.uuid)?.reversal?.state !== 'committed') return false;
+    await reconcileReversals(db, { policy_uuid: policy.uuid, reversed_transaction_uuids: [tx.uuid] });
+    return true;
+  }
+
   return {
-    /** 404 for an unknown policy, 403 unless the caller may redeem in its customer (before the body is read). */
-    async authorizeRedeem(principal: Principal, policyRaw: string): Promise<void> {
-      redemptionAccess(principal, (await policyOf(policyRaw)).enterprise_customer_uuid);
+    /**
+     * The policy of the path: 404 when unknown, 403 unless the caller may redeem in its customer
+     * (checked before the body is read, as upstream).
+     */
+    async redeemablePolicy(principal: Principal, policyRaw: string): Promise<Policy> {
+      const policy = await policyOf(policyRaw);
+      redemptionAccess(principal, policy.enterprise_customer_uuid);
+      return policy;
     },
 
     /** 403 unless the caller is of the customer (before the query is read). */
@@ -172,19 +195,16 @@ export function createRedemptionService(deps: RedemptionServiceDeps) {
     /** Runs (or joins) the redemption: the committed transaction, or where to follow it; 422 when refused. */
     async redeem(
       principal: Principal,
-      policyRaw: string,
+      policy: Policy,
       body: { lms_user_id: number; content_key: string; metadata?: Record<string, unknown> | null },
       requestedBy: string,
     ): Promise<RedeemAnswer> {
-      const policy = await policyOf(policyRaw);
       // Upstream trusts the body's lms_user_id; a learner may only redeem for itself.
       if (redemptionAccess(principal, policy.enterprise_customer_uuid) === 'learner') {
         if (principal.userId !== body.lms_user_id) {
           throw new PermissionDenied('A learner may only redeem for its own lms_user_id.');
         }
       }
-      const snapshot = policySnapshot(policy);
-      const key = await orSubsidyError(facts.nextIdempotencyKey(snapshot, body.lms_user_id, body.content_key));
       const input: RedeemInput = {
         policy_uuid: policy.uuid,
         lms_user_id: body.lms_user_id,
@@ -194,26 +214,33 @@ export function createRedemptionService(deps: RedemptionServiceDeps) {
         retry_window_seconds: settings.retryWindowSeconds,
         attempt_timeout_seconds: settings.attemptTimeoutSeconds,
       };
-      const outcome = await runs.startAndWait<LedgerTransaction>(
-        {
-          type: REDEEM_WORKFLOW,
-          workflowId: redemptionWorkflowId(policy.uuid, body.lms_user_id, key),
-          args: [input],
-          searchAttributes: [
-            { key: searchAttributes.PolicyUuid, value: policy.uuid },
-            { key: searchAttributes.LmsUserId, value: body.lms_user_id },
-            { key: searchAttributes.CustomerUuid, value: policy.enterprise_customer_uuid },
-          ],
-          summary: `Redeem ${body.content_key} for learner ${body.lms_user_id}, policy ${policy.display_name || policy.uuid}`,
-          details: [
-            `Requested by ${requestedBy}.`,
-            `Policy \`${policy.uuid}\` (${policy.policy_type}) of customer \`${policy.enterprise_customer_uuid}\`, ` +
-              `subsidy \`${policy.subsidy_uuid}\`.`,
-            `Ledger idempotency key \`${key}\`.`,
-          ].join('\n\n'),
-        },
-        settings.waitSeconds,
-      );
+      const run = async (generation: number) =>
+        runs.startAndWait<LedgerTransaction>(
+          {
+            type: REDEEM_WORKFLOW,
+            workflowId: redemptionWorkflowId(policy.uuid, body.lms_user_id, body.content_key, generation),
+            args: [input],
+            searchAttributes: [
+              { key: searchAttributes.PolicyUuid, value: policy.uuid },
+              { key: searchAttributes.LmsUserId, value: body.lms_user_id },
+              { key: searchAttributes.CustomerUuid, value: policy.enterprise_customer_uuid },
+            ],
+            summary: `Redeem ${body.content_key} for learner ${body.lms_user_id}, policy ${policy.display_name || policy.uuid}`,
+            details: [
+              `Requested by ${requestedBy}.`,
+              `Policy \`${policy.uuid}\` (${policy.policy_type}) of customer \`${policy.enterprise_customer_uuid}\`, ` +
+                `subsidy \`${policy.subsidy_uuid}\`; attempt ${generation + 1} of this learner for this content.`,
+            ].join('\n\n'),
+          },
+          settings.waitSeconds,
+        );
+      const generation = () => redemptionGeneration(db, policy.uuid, body.lms_user_id, body.content_key);
+      let outcome = await run(await generation());
+      if (outcome.state === 'completed' && outcome.repeat && (await refundedSince(policy, outcome.value))) {
+        // The ledger refunded it after it completed and the reversal feed has not told us yet:
+        // the refund is given back now, which opens the next generation.
+        outcome = await run(await generation());
+      }
       if (outcome.state === 'completed') return { redeemed: outcome.value };
       if (outcome.state === 'failed') {
         throw await redemptionError(policy.enterprise_customer_uuid, outcome.error, outcome.message);
