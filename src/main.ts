@@ -5,6 +5,7 @@
  * TEMPORAL_ADDRESS or DATABASE_URL to use an existing Temporal server or Postgres instead.
  */
 import path from 'node:path';
+import { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { recordStart } from './access/stack-info';
 import { buildApi } from './api/app';
@@ -15,7 +16,7 @@ import type { App } from './lib/fastify/app';
 import { configuredVerifier, resolveJwtSecret } from './lib/jwt';
 import { createLogger } from './lib/logger';
 import { serviceTokenSource } from './lib/service-token';
-import { connectClient, connectWorkerConnection, installTemporalRuntime } from './lib/temporal';
+import { connectWorkerConnection, installTemporalRuntime } from './lib/temporal';
 import { type DevServer, startDevServer } from './lib/temporal-dev-server';
 import { orchestratorDeps } from './orchestrator';
 import { startServices } from './services/host';
@@ -117,19 +118,9 @@ async function start() {
   });
   cleanups.push(() => Promise.all(hosted.map((s) => s.app.close())));
 
-  // One set of dependencies for the api and the worker: they share this process and its database.
+  // One set of dependencies for the api and the worker: they share this process, its database
+  // and its connection to Temporal (so the api starts workflows eagerly on this worker).
   const orchestrator = await orchestratorDeps(config, database, jwtSecret);
-  const client = await connectClient(temporalAddress, env.TEMPORAL_NAMESPACE);
-  cleanups.push(() => client.connection.close());
-  const api: App = await buildApi({
-    logger,
-    verify,
-    temporal: client,
-    taskQueue: env.TEMPORAL_TASK_QUEUE,
-    faultInjection: env.FAULT_INJECTION,
-    ...orchestrator,
-  });
-
   const connection = await connectWorkerConnection(temporalAddress);
   const worker: Worker = await createWorker({
     config,
@@ -147,7 +138,16 @@ async function start() {
     logger.error({ err }, 'worker failed');
     void shutdown('worker failed', 1);
   });
-  await startStandingWorkflows(client.connection, env.TEMPORAL_NAMESPACE, env.TEMPORAL_TASK_QUEUE);
+  await startStandingWorkflows(connection, env.TEMPORAL_NAMESPACE, env.TEMPORAL_TASK_QUEUE);
+  const api: App = await buildApi({
+    logger,
+    verify,
+    temporal: new Client({ connection, namespace: env.TEMPORAL_NAMESPACE }),
+    eagerStart: true,
+    taskQueue: env.TEMPORAL_TASK_QUEUE,
+    faultInjection: env.FAULT_INJECTION,
+    ...orchestrator,
+  });
 
   await api.listen({ port: config.ports.api, host: env.HOST });
   cleanups.push(() => api.close());

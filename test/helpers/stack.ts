@@ -107,36 +107,40 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     cleanups.push(() => client.workflow.getHandle(ledgerReversalsWorkflowId(taskQueue)).terminate('test stack closed'));
 
     const orchestrator = await orchestratorDeps(config, db.database, secret);
+    // As in `npm start`: with a worker in this process, the api shares its connection and starts
+    // workflows eagerly on it; without one, the api has a connection of its own.
+    let worker: Worker | undefined;
+    let native: NativeConnection | undefined;
+    if (opts.worker !== false) {
+      const own = await NativeConnection.connect({ address: temporalAddress });
+      native = own;
+      worker = await createWorker({
+        config,
+        connection: own,
+        orchestrator,
+        workflowBundle: { codePath: inject('workflowBundlePath') },
+        taskQueue,
+      });
+      const running = worker.run();
+      await startStandingWorkflows(own, config.env.TEMPORAL_NAMESPACE, taskQueue);
+      const w = worker;
+      cleanups.push(async () => {
+        if (w.getState() === 'RUNNING') w.shutdown();
+        await running;
+        await own.close();
+      });
+    }
     const api = await buildApi({
       logger: silent,
       verify,
-      temporal: client,
+      temporal: native ? new Client({ connection: native, namespace: config.env.TEMPORAL_NAMESPACE }) : client,
+      eagerStart: native !== undefined,
       taskQueue,
       faultInjection: true,
       ...orchestrator,
     });
     cleanups.push(() => api.close());
     const apiUrl = await api.listen({ port: 0, host: '127.0.0.1' });
-
-    let worker: Worker | undefined;
-    if (opts.worker !== false) {
-      const native = await NativeConnection.connect({ address: temporalAddress });
-      worker = await createWorker({
-        config,
-        connection: native,
-        orchestrator,
-        workflowBundle: { codePath: inject('workflowBundlePath') },
-        taskQueue,
-      });
-      const running = worker.run();
-      await startStandingWorkflows(connection, config.env.TEMPORAL_NAMESPACE, taskQueue);
-      const w = worker;
-      cleanups.push(async () => {
-        if (w.getState() === 'RUNNING') w.shutdown();
-        await running;
-        await native.close();
-      });
-    }
 
     const token: TestStack['token'] = (claims) => signToken(secret, config.env.JWT_ISSUER, claims);
     const faults = (service: ServiceName | 'api'): FaultControl => {
