@@ -286,6 +286,15 @@ describe('docker-compose.yml', () => {
     expect(String(services.temporal?.image)).toMatch(/^temporalio\/auto-setup:1\.2\d\.\d+$/);
     expect(String(services['temporal-ui']?.image)).toMatch(/^temporalio\/ui:\d+\.\d+\.\d+$/);
   });
+
+  it('gives the Temporal server the dev server's task-reading rates (a mounted dynamic config that exists)', () => {
+    const { services } = parseCompose(text) as { services: Record<string, Obj> };
+    const temporal = services.temporal as { environment: Obj; volumes: string[] };
+    const [source, target] = String(temporal.volumes.find((v) => v.includes('dynamicconfig'))).split(':');
+    expect(`/etc/temporal/${temporal.environment.DYNAMIC_CONFIG_FILE_PATH}`).toBe(target);
+    const dynamic = parse(readFileSync(path.join(root, String(source)), 'utf8')) as Record<string, [{ value: number }]>;
+    expect(dynamic['history.transferProcessorMaxPollRPS']?.[0]?.value).toBeGreaterThanOrEqual(1000);
+  });
 });
 
 describe('Dockerfile', () => {
