@@ -287,7 +287,7 @@ describe('docker-compose.yml', () => {
     expect(String(services['temporal-ui']?.image)).toMatch(/^temporalio\/ui:\d+\.\d+\.\d+$/);
   });
 
-  it('gives the Temporal server the dev server's task-reading rates (a mounted dynamic config that exists)', () => {
+  it('gives the Temporal server the dev server’s task-reading rates (a mounted dynamic config that exists)', () => {
     const { services } = parseCompose(text) as { services: Record<string, Obj> };
     const temporal = services.temporal as { environment: Obj; volumes: string[] };
     const [source, target] = String(temporal.volumes.find((v) => v.includes('dynamicconfig'))).split(':');
