@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
+import { inColumn } from './drf/fields';
 
 /**
  * Tokens in the edx JWT format: `roles` is a list of `role:context` strings
@@ -147,8 +148,10 @@ export const configuredVerifier = (
 
 const claimsSchema = z.object({
   roles: z.array(z.string()).default([]),
+  // An lms user id lands in `integer` columns of every service: one outside it is not a valid claim.
   user_id: z
     .union([z.number().int(), z.string().regex(/^\d+$/).transform(Number)])
+    .refine((n) => inColumn('integer', n, { min: 0 }))
     .nullish()
     .transform((v) => v ?? undefined),
   email: z.string().optional(),

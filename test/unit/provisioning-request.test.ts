@@ -82,7 +82,7 @@ describe('provisioning request: every field a step needs is checked at the edge 
       trial_subscription_plan: {
         product_id: ['"9" is not a valid choice.'],
         expiration_date: ['Datetime has wrong format. Use ISO 8601.'],
-        desired_num_licenses: ['Too small: expected number to be >=0'],
+        desired_num_licenses: ['Ensure this value is greater than or equal to 0.'],
       },
     });
   });

@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { COUNTRY_CODES } from '../../lib/countries';
+import { intField } from '../../lib/drf/fields';
 import '../../lib/validation';
 import {
   CATALOG_QUERY_IDS,
@@ -75,7 +76,7 @@ const trialPlanSchema = z.object({
   ...planFields,
   start_date: isoDateTime,
   expiration_date: isoDateTime,
-  desired_num_licenses: z.number().int().min(0).max(1_000_000),
+  desired_num_licenses: intField('integer', { min: 0, max: 1_000_000 }),
 });
 
 const paidPlanSchema = z.object({
@@ -84,7 +85,7 @@ const paidPlanSchema = z.object({
   start_date: isoDateTime.nullable().optional(),
   expiration_date: isoDateTime.nullable().optional(),
   // Ignored, as upstream: the paid plan and the renewal use the trial's number.
-  desired_num_licenses: z.number().int().min(0).max(1_000_000).nullable().optional(),
+  desired_num_licenses: intField('integer', { min: 0, max: 1_000_000 }).nullable().optional(),
 });
 
 const twoPlanRequest = z

@@ -6,8 +6,7 @@ import {
   booleanField,
   choiceField,
   dateTimeField,
-  integerField,
-  MAX_INT,
+  intField,
   maxLength,
   presence,
   pythonType,
@@ -21,8 +20,6 @@ import { pageQuery } from '../../lib/drf/pagination';
 export const POLICY_PAGE_SIZE = 10;
 /** Upstream's GROUP_MEMBERS_WITH_AGGREGATES_DEFAULT_PAGE_SIZE. */
 export const MEMBER_PAGE_SIZE = 10;
-/** Largest amount in cents a limit may hold ($10 billion, as the subsidy service's amounts). */
-const MAX_CENTS = 1_000_000_000_000;
 const MAX_GROUPS = 100;
 
 // ---- request schemas --------------------------------------------------------------------------
@@ -37,7 +34,8 @@ const trimmedText = (max: number) =>
 
 const policyType = choiceField(POLICY_TYPES as unknown as readonly [PolicyType, ...PolicyType[]]);
 const accessMethod = choiceField(ACCESS_METHODS);
-const cents = () => integerField(0, MAX_CENTS).nullable();
+/** A limit in cents: at most $10 billion, as the subsidy service's amounts. */
+const cents = () => intField('cents', { min: 0 }).nullable();
 const groupAssociations = z
   .array(uuidField(), {
     error: (iss) => presence(iss) ?? `Expected a list of items but got type "${pythonType(iss.input)}".`,
@@ -61,7 +59,7 @@ const writableFields = {
   subsidy_uuid: uuidField(),
   access_method: accessMethod,
   spend_limit: cents(),
-  per_learner_enrollment_limit: integerField(0, MAX_INT).nullable(),
+  per_learner_enrollment_limit: intField('integer', { min: 0 }).nullable(),
   per_learner_spend_limit: cents(),
   late_redemption_allowed_until: dateTimeField().nullable(),
 };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ATTEMPT_OUTCOMES } from '../../access/learner-credit/redemption-store';
 import { CUSTOMER_ROLES } from '../../lib/customer-access';
+import { intQuery } from '../../lib/drf/fields';
 import { pageQuery, pageSchema } from '../../lib/drf/pagination';
 import type { ZodApp } from '../../lib/fastify/app';
 import { requirePrincipal, requireRoleSomewhere } from '../../lib/fastify/auth';
@@ -12,12 +13,7 @@ const time = z.iso.datetime({ offset: true, error: 'Enter a valid date/time (ISO
 const query = z.object({
   enterprise_customer_uuid: uuid.optional(),
   policy_uuid: uuid.optional(),
-  lms_user_id: z.coerce
-    .number({ error: 'A valid integer is required.' })
-    .int()
-    .positive()
-    .max(2_147_483_647, 'Ensure this value is less than or equal to 2147483647.')
-    .optional(),
+  lms_user_id: intQuery('integer', { min: 1 }),
   content_key: z.string().max(255).optional(),
   outcome: z.enum(ATTEMPT_OUTCOMES, { error: `Select one of: ${ATTEMPT_OUTCOMES.join(', ')}.` }).optional(),
   started_after: time.optional(),

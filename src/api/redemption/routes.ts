@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Policy } from '../../access/learner-credit/policy-store';
+import { intField, intQuery, requiredIntQuery } from '../../lib/drf/fields';
 import type { ZodApp } from '../../lib/fastify/app';
 import { callerName, requirePrincipal } from '../../lib/fastify/auth';
 import { acceptedSchema, runStatusSchema } from '../schemas';
@@ -13,11 +14,7 @@ const contentKey = z
   .refine((k) => COURSE_RUN_KEY.test(k), { error: 'Invalid course run key.' });
 
 const redeemBody = z.object({
-  lms_user_id: z
-    .number({ error: (i) => (i.input === undefined ? 'This field is required.' : 'A valid integer is required.') })
-    .int('A valid integer is required.')
-    .positive('Ensure this value is greater than or equal to 1.')
-    .max(2 ** 31 - 1, 'Ensure this value is less than or equal to 2147483647.'),
+  lms_user_id: intField('integer', { min: 1 }),
   content_key: contentKey,
   metadata: z.record(z.string(), z.unknown()).nullish(),
 });
@@ -32,18 +29,14 @@ const canRedeemQuery = z.object({
         .min(1, 'This field is required.')
         .max(100, 'Ensure this field has no more than 100 elements.'),
     ),
-  lms_user_id: z.coerce.number().int().positive().max(2_147_483_647).optional(),
+  lms_user_id: intQuery('integer', { min: 1 }),
 });
 
 const creditsQuery = z.object({
   enterprise_customer_uuid: z.uuid({
     error: (i) => (i.input === undefined ? 'This field is required.' : 'Must be a valid UUID.'),
   }),
-  lms_user_id: z.coerce
-    .number({ error: (i) => (i.input === undefined ? 'This field is required.' : 'A valid integer is required.') })
-    .int('A valid integer is required.')
-    .positive('A valid integer is required.')
-    .max(2_147_483_647, 'Ensure this value is less than or equal to 2147483647.'),
+  lms_user_id: requiredIntQuery('integer', { min: 1 }),
 });
 
 const tags = ['learner-credit'];

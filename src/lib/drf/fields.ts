@@ -45,8 +45,138 @@ export function pythonType(v: unknown): string {
 /** DRF's PrimaryKeyRelatedField message for a key of the wrong type. */
 export const incorrectPkType = (v: unknown) => `Incorrect type. Expected pk value, received ${pythonType(v)}.`;
 
+// ---- integers and the columns they land in ----------------------------------------------------
+
 /** Largest value of a Postgres `integer`: larger ids cannot exist (and must not reach the query as a parameter). */
 export const MAX_INT = 2_147_483_647;
+
+/** Largest amount in USD cents one request may carry ($10 billion): a `bigint` column, summed far inside a safe integer. */
+export const MAX_CENTS = 1_000_000_000_000;
+
+/**
+ * The range of each kind of integer column that request values land in. Every integer a route
+ * accepts (body, query, path) is checked against its column's range before any query sees it,
+ * so an out-of-range value is the caller's 400 (or, where upstream says so, "no such row"),
+ * never Postgres' `value out of range for type integer` as a 500.
+ */
+export const COLUMNS = {
+  smallint: { min: -32_768, max: 32_767 },
+  integer: { min: -MAX_INT - 1, max: MAX_INT },
+  /** A `bigint`, as far as a JS number holds it exactly. */
+  bigint: { min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER },
+  /** An amount in USD cents, kept in a `bigint`. */
+  cents: { min: -MAX_CENTS, max: MAX_CENTS },
+} as const;
+export type IntColumn = keyof typeof COLUMNS;
+
+/** Narrower bounds than the column's own (e.g. `min: 1` for ids); never wider. */
+export interface IntBounds {
+  min?: number;
+  max?: number;
+}
+
+/** The bounds of a value of `column`, narrowed by `bounds`. */
+export function intRange(column: IntColumn, bounds: IntBounds = {}): { min: number; max: number } {
+  const range = COLUMNS[column];
+  return { min: Math.max(range.min, bounds.min ?? range.min), max: Math.min(range.max, bounds.max ?? range.max) };
+}
+
+/** True for an integer that fits `column` (and `bounds`): the only kind that may reach a query. */
+export function inColumn(column: IntColumn, value: unknown, bounds: IntBounds = {}): value is number {
+  const { min, max } = intRange(column, bounds);
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max;
+}
+
+const DIGITS = /^-?\d+$/;
+const INVALID_INTEGER = 'A valid integer is required.';
+const tooSmall = (min: number) => `Ensure this value is greater than or equal to ${min}.`;
+const tooLarge = (max: number) => `Ensure this value is less than or equal to ${max}.`;
+
+/**
+ * An IntegerField whose value lands in a `column`: JSON numbers or digit strings (as DRF accepts
+ * both), within the column's range narrowed by `bounds`, with DRF's messages ("Ensure this value
+ * is less than or equal to 2147483647."). The one way routes take an integer from a body.
+ */
+export const intField = (column: IntColumn, bounds: IntBounds = {}) => {
+  const { min, max } = intRange(column, bounds);
+  return integerField(min, max);
+};
+
+/** Digit text → the number, checked against `column` (narrowed by `bounds`), with DRF's messages. */
+function parseIntText(column: IntColumn, bounds: IntBounds, invalid: string) {
+  const { min, max } = intRange(column, bounds);
+  return (raw: string, ctx: z.RefinementCtx): number => {
+    if (!DIGITS.test(raw.trim())) {
+      ctx.addIssue({ code: 'custom', message: invalid });
+      return z.NEVER;
+    }
+    const n = Number(raw.trim());
+    if (n < min) ctx.addIssue({ code: 'custom', message: tooSmall(min) });
+    else if (n > max) ctx.addIssue({ code: 'custom', message: tooLarge(max) });
+    return n;
+  };
+}
+
+/**
+ * An integer query parameter landing in `column` (absent or empty: undefined), with DRF's range
+ * messages; `invalid` is the message for text that is not a whole number (DRF's "A valid integer
+ * is required." unless given).
+ */
+export const intQuery = (column: IntColumn, bounds: IntBounds = {}, opts: { invalid?: string } = {}) => {
+  const parse = parseIntText(column, bounds, opts.invalid ?? INVALID_INTEGER);
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx) => (raw === undefined || raw.trim() === '' ? undefined : parse(raw, ctx)))
+    .meta({ type: 'integer', minimum: intRange(column, bounds).min, maximum: intRange(column, bounds).max });
+};
+
+/** `intQuery`, required: "This field is required." when absent or empty. */
+export const requiredIntQuery = (column: IntColumn, bounds: IntBounds = {}, opts: { invalid?: string } = {}) => {
+  const invalid = opts.invalid ?? INVALID_INTEGER;
+  const parse = parseIntText(column, bounds, invalid);
+  const { min, max } = intRange(column, bounds);
+  return z
+    .string({ error: unlessMissing(invalid) })
+    .transform((raw, ctx) => {
+      if (raw.trim() !== '') return parse(raw, ctx);
+      ctx.addIssue({ code: 'custom', message: 'This field is required.' });
+      return z.NEVER;
+    })
+    .meta({ type: 'integer', minimum: min, maximum: max });
+};
+
+/**
+ * An integer filter on a `column` (django-filter's NumberFilter): absent or empty is no filter,
+ * text that is not a whole number is a 400 with `invalid`, and a number outside the column
+ * (`bounds` narrow it) is `NO_MATCH`: no row can hold it, so the filter matches nothing (as
+ * Django answers out-of-range integer lookups), and the value never reaches the query.
+ */
+export const NO_MATCH = null;
+export const intFilter = (column: IntColumn, bounds: IntBounds = {}, opts: { invalid?: string } = {}) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx): number | typeof NO_MATCH | undefined => {
+      if (raw === undefined || raw.trim() === '') return undefined;
+      if (!DIGITS.test(raw.trim())) {
+        ctx.addIssue({ code: 'custom', message: opts.invalid ?? 'Enter a number.' });
+        return z.NEVER;
+      }
+      const n = Number(raw.trim());
+      return inColumn(column, n, bounds) ? n : NO_MATCH;
+    })
+    .meta({ type: 'integer' });
+
+/**
+ * An integer in a URL path (`/renewals/:id`): the number when it is a whole number inside the
+ * column (`bounds` narrow it), else undefined, which routes answer as 404 (no URL matches it upstream).
+ */
+export function intParam(raw: string, column: IntColumn, bounds: IntBounds = {}): number | undefined {
+  if (!/^\d{1,20}$/.test(raw)) return undefined;
+  const n = Number(raw);
+  return inColumn(column, n, bounds) ? n : undefined;
+}
 
 // ---- uuids ----------------------------------------------------------------------------------
 
@@ -96,15 +226,18 @@ export const emailField = () =>
     .trim()
     .pipe(z.email({ error: unlessMissing('Enter a valid email address.') }));
 
-/** An IntegerField: JSON numbers or digit strings, as DRF accepts both. */
+/**
+ * An IntegerField between `min` and `max`: JSON numbers or digit strings, as DRF accepts both.
+ * Routes use `intField(column, bounds)`, which takes its bounds from the column the value lands in.
+ */
 export const integerField = (min: number, max: number) =>
   z.preprocess(
-    (v) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v),
+    (v) => (typeof v === 'string' && DIGITS.test(v.trim()) ? Number(v) : v),
     z
-      .number({ error: unlessMissing('A valid integer is required.') })
-      .int({ error: 'A valid integer is required.' })
-      .min(min, { error: `Ensure this value is greater than or equal to ${min}.` })
-      .max(max, { error: `Ensure this value is less than or equal to ${max}.` }),
+      .number({ error: unlessMissing(INVALID_INTEGER) })
+      .int({ error: INVALID_INTEGER })
+      .min(min, { error: tooSmall(min) })
+      .max(max, { error: tooLarge(max) }),
   );
 
 const TRUE = new Set(['true', 'True', 'TRUE', '1', 'yes', 'on']);

@@ -1,13 +1,5 @@
 import { z } from 'zod';
-import {
-  BLANK,
-  booleanField,
-  integerField,
-  isUuid,
-  normalizeUuid,
-  textField,
-  unlessMissing,
-} from '../../lib/drf/fields';
+import { BLANK, booleanField, intField, isUuid, normalizeUuid, textField, unlessMissing } from '../../lib/drf/fields';
 import { HttpError } from '../../lib/http-errors';
 import { issuesToFieldErrors } from '../../lib/validation';
 import { notADictionary, parseListField } from './list-field';
@@ -80,7 +72,7 @@ const discountField = () =>
  */
 const itemSchema = z.object({
   // DRF's IntegerField has no range; ids that cannot exist are reported in `invalid_user_ids`.
-  user_id: integerField(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER).optional(),
+  user_id: intField('bigint').optional(),
   email: charField().optional(),
   // A CharField upstream: the lms keeps no course catalogue, so any key is taken as given
   // (`course-v2:edX+DemoX+Second_Demo_Course` is enrolled or pending like any other).

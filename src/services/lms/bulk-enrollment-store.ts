@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { MAX_INT } from '../../lib/drf/fields';
+import { inColumn } from '../../lib/drf/fields';
 import type { BulkEnrollmentRequest, Subsidy } from './bulk-enrollment-request';
 import {
   type BulkEnrollmentResponse,
@@ -281,8 +281,8 @@ export async function bulkEnroll(
 ): Promise<BulkEnrollmentResponse> {
   return db.transaction().execute(async (trx) => {
     // Ids beyond `integer` cannot exist (and must not reach Postgres as int parameters).
-    const ids = [...new Set(req.items.flatMap((i) => (i.user_id === undefined ? [] : [i.user_id])))].filter(
-      (id) => id >= 1 && id <= MAX_INT,
+    const ids = [...new Set(req.items.flatMap((i) => (i.user_id === undefined ? [] : [i.user_id])))].filter((id) =>
+      inColumn('integer', id, { min: 1 }),
     );
     const byId =
       ids.length === 0 ? [] : await trx.selectFrom('users').select(['id', 'email']).where('id', 'in', ids).execute();

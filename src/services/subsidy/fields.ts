@@ -1,15 +1,10 @@
 import { z } from 'zod';
-import { isUuid, MAX_INT, maxLength, normalizeUuid, unlessMissing } from '../../lib/drf/fields';
+import { intRange, isUuid, maxLength, normalizeUuid, unlessMissing } from '../../lib/drf/fields';
 
 /**
  * subsidy's own fields (amounts, metadata, django-filter query filters); the generic ones (uuids,
  * text, and DRF's messages) are in ../common/fields.
  */
-
-/** Largest amount one request may move: $10 billion in cents, far inside a JS safe integer even when summed. */
-export const MAX_CENTS = 1_000_000_000_000;
-
-export { MAX_INT };
 
 /** A JSONField holding an object (upstream spreads it into keyword arguments, so it must be a dict). */
 export const metadataField = () =>
@@ -31,12 +26,15 @@ export const uuidQuery = () =>
   );
 
 /** An lms user id (a positive Postgres integer) in a query string; empty counts as absent. */
-const userIdString = () =>
-  z
+const userIdString = () => {
+  const { max } = intRange('integer');
+  return z
     .string({ error: unlessMissing('Enter a whole number.') })
     .regex(/^\d+$/, { error: 'Enter a whole number.' })
     .transform(Number)
-    .refine((n) => n <= MAX_INT, { error: `Ensure this value is less than or equal to ${MAX_INT}.` });
+    .refine((n) => n <= max, { error: `Ensure this value is less than or equal to ${max}.` })
+    .meta({ type: 'integer', minimum: 0, maximum: max });
+};
 
 /** An lms user id filter; absent or empty means "no filter". */
 export const userIdQuery = () => z.preprocess(blankToUndefined, userIdString().optional());

@@ -1,10 +1,9 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
 import {
-  integerField,
+  intField,
   invalidPk,
   isUuid,
-  MAX_INT,
   optionalUuidQuery,
   parseBody,
   uuidField,
@@ -50,7 +49,7 @@ export const catalogSchema = z.object({
 const upsertBody = z.object({
   title: textField(255),
   enterprise_customer: uuidField(),
-  enterprise_catalog_query: integerField(1, MAX_INT).nullable(),
+  enterprise_catalog_query: intField('integer', { min: 1 }).nullable(),
 });
 
 /** Upstream's `require_at_least_one_query_parameter`: a DRF ValidationError of a bare string, a JSON list. */

@@ -3,9 +3,9 @@ import {
   booleanField,
   choiceField,
   dateTimeField,
-  integerField,
+  intField,
+  intParam,
   invalidPk,
-  MAX_INT,
   minLength,
   optionalUuidQuery,
   parseBody,
@@ -31,7 +31,7 @@ const createBody = z.object({
   // Named "opportunity id" upstream, but enterprise-access sends an opportunity line item.
   salesforce_opportunity_id: salesforceIdField().nullable().optional(),
   // The plan size cap (spec 2.3) bounds a renewal too.
-  number_of_licenses: integerField(1, 1_000_000),
+  number_of_licenses: intField('integer', { min: 1, max: 1_000_000 }),
   effective_date: dateTimeField(),
   renewed_expiration_date: dateTimeField(),
   renewed_plan_title: textField(128).nullable().optional(),
@@ -197,8 +197,8 @@ export function renewalRoutes(app: ZodApp, { db }: ServiceContext<LicenseManager
   });
 
   app.get(`${PATH}/:id`, { onRequest: requireOperator, schema: { params: renewalParams } }, async (req) => {
-    const id = /^\d{1,10}$/.test(req.params.id) ? Number(req.params.id) : 0;
-    const row = id > 0 && id <= MAX_INT ? await findRenewal(db, id) : undefined;
+    const id = intParam(req.params.id, 'integer', { min: 1 });
+    const row = id === undefined ? undefined : await findRenewal(db, id);
     if (!row) throw notFound();
     return (await renderRenewals(db, [row]))[0];
   });

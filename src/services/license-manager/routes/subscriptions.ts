@@ -4,10 +4,10 @@ import {
   booleanField,
   choiceField,
   dateTimeField,
+  inColumn,
   incorrectPkType,
-  integerField,
+  intField,
   invalidPk,
-  MAX_INT,
   maxLength,
   minLength,
   optionalUuidQuery,
@@ -70,14 +70,14 @@ const planFields = {
   title: textField(128),
   start_date: dateTimeField(),
   expiration_date: dateTimeField(),
-  desired_num_licenses: integerField(0, MAX_LICENSES),
+  desired_num_licenses: intField('integer', { min: 0, max: MAX_LICENSES }),
   product: productField(),
   change_reason: choiceField(CHANGE_REASONS),
   salesforce_opportunity_line_item: salesforceLineItemField(),
   enterprise_catalog_uuid: uuidField().nullable().optional(),
   is_active: booleanField().optional(),
   is_revocation_cap_enabled: booleanField().optional(),
-  revoke_max_percentage: integerField(0, 100).optional(),
+  revoke_max_percentage: intField('integer', { min: 0, max: 100 }).optional(),
   for_internal_use_only: booleanField().optional(),
   can_freeze_unused_licenses: booleanField().optional(),
   should_auto_apply_licenses: booleanField().nullable().optional(),
@@ -95,7 +95,7 @@ const patchBody = z.object({
   title: planFields.title.optional(),
   start_date: planFields.start_date.optional(),
   expiration_date: planFields.expiration_date.optional(),
-  desired_num_licenses: integerField(0, MAX_LICENSES).nullable().optional(),
+  desired_num_licenses: intField('integer', { min: 0, max: MAX_LICENSES }).nullable().optional(),
   product: planFields.product.optional(),
   salesforce_opportunity_line_item: planFields.salesforce_opportunity_line_item.optional(),
   enterprise_catalog_uuid: planFields.enterprise_catalog_uuid,
@@ -119,7 +119,8 @@ const listQuery = z.object({
 
 /** The product, or the DRF PrimaryKeyRelatedField error. */
 async function resolveProduct(db: LmDb, id: number) {
-  const product = Number.isInteger(id) && id > 0 && id <= MAX_INT ? await findProduct(db, id) : undefined;
+  // An id outside `integer` names no product (and never reaches the query).
+  const product = inColumn('integer', id, { min: 1 }) ? await findProduct(db, id) : undefined;
   if (!product) throw fail({ product: [invalidPk(id)] });
   return product;
 }

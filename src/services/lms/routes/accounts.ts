@@ -1,4 +1,6 @@
+import { sql } from 'kysely';
 import { z } from 'zod';
+import { intFilter, NO_MATCH } from '../../../lib/drf/fields';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { badRequest } from '../../../lib/http-errors';
 import { isUniqueViolation } from '../../../lib/pg-errors';
@@ -45,11 +47,7 @@ export function accountRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
         querystring: z.object({
           email: z.string().min(1).optional(),
           username: z.string().min(1).optional(),
-          lms_user_id: z
-            .string()
-            .regex(/^\d{1,9}$/, 'Enter a whole number.')
-            .transform(Number)
-            .optional(),
+          lms_user_id: intFilter('integer', { min: 1 }, { invalid: 'Enter a whole number.' }),
         }),
         response: { 200: z.array(accountSchema) },
       },
@@ -60,7 +58,8 @@ export function accountRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
       if (email) q = q.where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()));
       if (username) q = q.where('username', '=', username);
       // edx-platform's accounts API also takes `lms_user_id` (enterprise-subsidy reads learner emails so).
-      if (lms_user_id !== undefined) q = q.where('id', '=', lms_user_id);
+      if (lms_user_id === NO_MATCH) q = q.where(sql<boolean>`false`);
+      else if (lms_user_id !== undefined) q = q.where('id', '=', lms_user_id);
       return (await q.execute()).map(toAccount);
     },
   );

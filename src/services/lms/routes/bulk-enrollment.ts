@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { MAX_INT } from '../../../lib/drf/fields';
+import { inColumn } from '../../../lib/drf/fields';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { requirePrincipal, requireRoles } from '../../../lib/fastify/auth';
 import { notFound } from '../../../lib/http-errors';
@@ -76,12 +76,7 @@ export function bulkEnrollmentRoutes(app: ZodApp, { db, logger }: ServiceContext
       const principal = requirePrincipal(req);
       if (!hasRole(principal, [OPERATOR_ROLE], customer.uuid)) {
         const userId = principal.userId;
-        const linked =
-          userId !== undefined &&
-          Number.isInteger(userId) &&
-          userId >= 1 &&
-          userId <= MAX_INT &&
-          (await customerUserLink(db, customer.uuid, userId));
+        const linked = inColumn('integer', userId, { min: 1 }) && (await customerUserLink(db, customer.uuid, userId));
         if (!linked) throw notFound();
       }
 

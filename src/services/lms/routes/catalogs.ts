@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { incorrectPkType, invalidPk, MAX_INT } from '../../../lib/drf/fields';
+import { inColumn, incorrectPkType, intFilter, invalidPk, NO_MATCH } from '../../../lib/drf/fields';
 import { countRows, pageQuery, pageSchema, paginate } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { describeBody, ServiceError } from '../../../lib/http-client';
@@ -80,7 +80,7 @@ export function catalogRoutes(app: ZodApp, { db, logger, peer }: ServiceContext<
           enterprise_customer: uuidFilter(),
           // Upstream's filterset ignores this parameter although provisioning sends it, so
           // `results[0]` there can be another query's catalog; here it filters.
-          enterprise_catalog_query: z.string().regex(/^\d+$/, 'Enter a number.').optional(),
+          enterprise_catalog_query: intFilter('integer', { min: 1 }),
           uuid: uuidFilter(),
           ...pageQuery,
         }),
@@ -92,13 +92,9 @@ export function catalogRoutes(app: ZodApp, { db, logger, peer }: ServiceContext<
       let q = db.selectFrom('enterprise_customer_catalogs');
       if (customer !== undefined) q = q.where('enterprise_customer', '=', customer);
       if (uuid !== undefined) q = q.where('uuid', '=', uuid);
-      if (query !== undefined) {
-        // An id beyond `integer` matches nothing (and must not reach Postgres as an int parameter).
-        q =
-          Number(query) <= MAX_INT
-            ? q.where('enterprise_catalog_query', '=', Number(query))
-            : q.where(sql<boolean>`false`);
-      }
+      // An id outside `integer` matches nothing (and never reaches Postgres as an int parameter).
+      if (query === NO_MATCH) q = q.where(sql<boolean>`false`);
+      else if (query !== undefined) q = q.where('enterprise_catalog_query', '=', query);
       return paginate(
         req,
         () => countRows(q),
@@ -127,7 +123,7 @@ export function catalogRoutes(app: ZodApp, { db, logger, peer }: ServiceContext<
       const { title, enterprise_customer: customerUuid, enterprise_catalog_query: queryId } = req.body;
       const [customer, queryExists] = await Promise.all([
         customerByUuid(db, customerUuid),
-        queryId >= 1 && queryId <= MAX_INT ? catalogQueryExists(db, queryId) : false,
+        inColumn('integer', queryId, { min: 1 }) ? catalogQueryExists(db, queryId) : false,
       ]);
       const errors: FieldErrors = {};
       if (!customer) errors.enterprise_customer = [invalidPk(customerUuid)];

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { choiceField, integerField, invalidPk, MAX_INT } from '../../../lib/drf/fields';
+import { choiceField, intField, intFilter, invalidPk, NO_MATCH } from '../../../lib/drf/fields';
 import { countRows, pageQuery, pageSchema, paginate } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { badRequest, type FieldErrors, notFound } from '../../../lib/http-errors';
@@ -31,7 +31,7 @@ const enrollmentSchema = z.object({
 const enrollBody = z
   .object({
     enterprise_customer_uuid: uuidField(),
-    lms_user_id: integerField(1, MAX_INT),
+    lms_user_id: intField('integer', { min: 1 }),
     course_run_key: courseRunKeyField(),
     source: choiceField(ENROLLMENT_SOURCES),
     transaction_id: uuidField().nullish(),
@@ -84,7 +84,7 @@ export function enrollmentRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
       schema: {
         querystring: z.object({
           enterprise_customer_uuid: uuidFilter(),
-          lms_user_id: z.string().regex(/^\d+$/, 'Enter a number.').optional(),
+          lms_user_id: intFilter('integer', { min: 1 }),
           course_run_key: z.string().optional(),
           ...pageQuery,
         }),
@@ -95,10 +95,9 @@ export function enrollmentRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
       const { enterprise_customer_uuid: customer, lms_user_id: userId, course_run_key: courseRunKey } = req.query;
       let q = enrollmentQuery(db);
       if (customer !== undefined) q = q.where('ecu.enterprise_customer', '=', customer);
-      if (userId !== undefined) {
-        // An id beyond `integer` matches nothing (and must not reach Postgres as an int parameter).
-        q = Number(userId) <= MAX_INT ? q.where('ecu.user_id', '=', Number(userId)) : q.where(sql<boolean>`false`);
-      }
+      // An id outside `integer` matches nothing (and never reaches Postgres as an int parameter).
+      if (userId === NO_MATCH) q = q.where(sql<boolean>`false`);
+      else if (userId !== undefined) q = q.where('ecu.user_id', '=', userId);
       if (courseRunKey !== undefined) q = q.where('e.course_id', '=', courseRunKey);
       return paginate(
         req,

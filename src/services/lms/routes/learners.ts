@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { booleanField, emailField, integerField, invalidPk, MAX_INT } from '../../../lib/drf/fields';
+import { booleanField, emailField, inColumn, intField, invalidPk } from '../../../lib/drf/fields';
 import { countRows, pageQuery, pageSchema, paginate } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { badRequest, type FieldErrors } from '../../../lib/http-errors';
@@ -42,7 +42,7 @@ const learnerSchema = z.object({
 const linkBody = z
   .object({
     enterprise_customer: uuidField(),
-    user_id: integerField(1, MAX_INT).optional(),
+    user_id: intField('integer', { min: 1 }).optional(),
     username: text(150).optional(),
     email: emailField().optional(),
     active: booleanField().optional(),
@@ -97,7 +97,7 @@ export function learnerRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
       if (customer !== undefined) q = q.where('ecu.enterprise_customer', '=', customer);
       if (userIds !== undefined) {
         // Ids beyond `integer` cannot exist (and must not reach Postgres as int parameters).
-        const ids = userIds.filter((id) => id <= MAX_INT);
+        const ids = userIds.filter((id) => inColumn('integer', id));
         q = ids.length > 0 ? q.where('ecu.user_id', 'in', ids) : q.where(sql<boolean>`false`);
       }
       if (email) q = q.where((eb) => eb(eb.fn('lower', ['u.email']), '=', email.trim().toLowerCase()));

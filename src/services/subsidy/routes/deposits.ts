@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { choiceField, integerField, parseBody, presence, textField } from '../../../lib/drf/fields';
+import { choiceField, intField, parseBody, presence, textField } from '../../../lib/drf/fields';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { requireOperatorSomewhere } from '../../common/auth';
 import type { ServiceContext } from '../../common/service';
 import { refuse } from '../errors';
-import { MAX_CENTS, metadataField } from '../fields';
+import { metadataField } from '../fields';
 import { isSubsidyExpired } from '../ledger-rules';
 import { PERMISSIONS } from '../permissions';
 import { adjustmentRepresentation, depositRepresentation } from '../representation';
@@ -16,7 +16,7 @@ import { permittedSubsidy } from './shared';
 const params = z.object({ uuid: z.string() });
 
 const depositBody = z.object({
-  desired_deposit_quantity: integerField(1, MAX_CENTS),
+  desired_deposit_quantity: intField('cents', { min: 1 }),
   sales_contract_reference_id: textField(255),
   // A SlugRelatedField upstream: an unknown slug names no provider row.
   sales_contract_reference_provider: z.enum(SALES_CONTRACT_PROVIDERS, {
@@ -27,7 +27,7 @@ const depositBody = z.object({
 });
 
 const adjustmentBody = z.object({
-  quantity: integerField(-MAX_CENTS, MAX_CENTS).refine((q) => q !== 0, { error: 'Ensure this value is not zero.' }),
+  quantity: intField('cents').refine((q) => q !== 0, { error: 'Ensure this value is not zero.' }),
   reason: choiceField(ADJUSTMENT_REASONS),
   notes: textField(10_000, { allowBlank: true }).nullable().optional(),
   idempotency_key: textField(255).optional(),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dateTimeField, integerField } from '../../../lib/drf/fields';
+import { dateTimeField, intField } from '../../../lib/drf/fields';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { requireOperator } from '../../common/auth';
 import type { ServiceContext } from '../../common/service';
@@ -8,7 +8,7 @@ import { reversalsSince } from '../store';
 
 const query = z.object({
   created_after: dateTimeField().describe('Reversals created at or after this time (ISO-8601).'),
-  limit: integerField(1, 1000).optional().describe('At most this many (default 500).'),
+  limit: intField('integer', { min: 1, max: 1000 }).optional().describe('At most this many (default 500).'),
 });
 
 /**

@@ -4,7 +4,7 @@ import {
   booleanField,
   choiceField,
   dateTimeField,
-  integerField,
+  intField,
   isUuid,
   normalizeUuid,
   parseBody,
@@ -20,7 +20,7 @@ import { isCheckViolation, isUniqueViolation } from '../../../lib/pg-errors';
 import { isGlobalOperator, requireOperatorSomewhere } from '../../common/auth';
 import type { ServiceContext } from '../../common/service';
 import { fetchContentPrice } from '../catalog';
-import { MAX_CENTS, requiredTextQuery, requiredUserIdQuery, uuidQuery } from '../fields';
+import { requiredTextQuery, requiredUserIdQuery, uuidQuery } from '../fields';
 import { isSubsidyActive } from '../ledger-rules';
 import { holds, PERMISSIONS, readableCustomers, readsEveryCustomer, requirePermission } from '../permissions';
 import { subsidyRepresentation, transactionRepresentation } from '../representation';
@@ -60,7 +60,7 @@ const createBody = z
     default_active_datetime: dateTimeField(),
     default_expiration_datetime: dateTimeField(),
     default_unit: choiceField(UNITS),
-    default_starting_balance: integerField(0, MAX_CENTS),
+    default_starting_balance: intField('cents', { min: 0 }),
     default_revenue_category: choiceField(REVENUE_CATEGORIES),
     default_internal_only: booleanField(),
   })
@@ -83,7 +83,7 @@ const legacyCreateBody = z
     active_datetime: dateTimeField(),
     expiration_datetime: dateTimeField(),
     unit: choiceField(UNITS).optional(),
-    starting_balance: integerField(0, MAX_CENTS),
+    starting_balance: intField('cents', { min: 0 }),
     reference_id: textField(255).nullable().optional(),
     reference_type: choiceField(REFERENCE_TYPES).optional(),
     internal_only: booleanField().optional(),

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
-  integerField,
+  intField,
   isUuid,
   normalizeUuid,
   optionalQueryFlag,
@@ -20,7 +20,7 @@ import { requireOperatorSomewhere } from '../../common/auth';
 import type { ServiceContext } from '../../common/service';
 import { fetchContentSummary } from '../catalog';
 import { refuse } from '../errors';
-import { MAX_CENTS, MAX_INT, metadataField, multipleChoiceQuery, textQuery, userIdQuery, uuidQuery } from '../fields';
+import { metadataField, multipleChoiceQuery, textQuery, userIdQuery, uuidQuery } from '../fields';
 import {
   adminReversalKey,
   isRequestedPriceAcceptable,
@@ -73,13 +73,13 @@ const listQuery = z.object({
 
 /** Upstream TransactionCreationRequestSerializer (+ our optional `lms_user_email`). */
 const reserveBody = z.object({
-  lms_user_id: integerField(1, MAX_INT),
+  lms_user_id: intField('integer', { min: 1 }),
   content_key: textField(255),
   subsidy_access_policy_uuid: uuidField(),
   idempotency_key: textField(255).optional(),
   metadata: metadataField().optional(),
   lms_user_email: textField(255, { allowBlank: true }).nullable().optional(),
-  requested_price_cents: integerField(0, MAX_CENTS).nullable().optional(),
+  requested_price_cents: intField('cents', { min: 0 }).nullable().optional(),
 });
 const commitBody = z.object({ fulfillment_identifier: textField(255) });
 const failBody = z.object({ reason: textField(1000, { allowBlank: true }).nullable().optional() });
