@@ -11,6 +11,8 @@ export const catalogService = defineService<CatalogDB>({
   name: 'catalog',
   schema: 'catalog',
   migrations: catalogMigrations,
+  title: 'enterprise-catalog',
+  description: 'Enterprise catalogs, their content, content metadata and prices, with the upstream paths and bodies.',
   routes(app, ctx) {
     enterpriseCatalogRoutes(app, ctx);
     enterpriseCustomerRoutes(app, ctx);

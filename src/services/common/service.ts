@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ServiceName } from '../../lib/config';
 import type { Database } from '../../lib/db';
 import { type App, createHttpApp, type ZodApp } from '../../lib/fastify/app';
+import { openapiPlugin } from '../../lib/fastify/openapi';
 import type { HttpClient } from '../../lib/http-client';
 import type { TokenVerifier } from '../../lib/jwt';
 import { migrateSchema, type SchemaMigrations } from '../../lib/migrations';
@@ -17,6 +18,9 @@ export interface ServiceSpec<DB> {
   /** Postgres schema that holds this service's tables. */
   schema: string;
   migrations: SchemaMigrations;
+  /** What the service is, for the title and description of its OpenAPI document. */
+  title: string;
+  description: string;
   routes(app: ZodApp, ctx: ServiceContext<DB>): void | Promise<void>;
 }
 
@@ -64,6 +68,7 @@ export function defineService<DB>(spec: ServiceSpec<DB>): ServiceDefinition {
           await db.selectNoFrom((eb) => eb.lit(1).as('one')).execute();
         },
       });
+      await app.register(openapiPlugin, { title: spec.title, version: '0.1.0', description: spec.description });
       await app.register(async (scope) => {
         await spec.routes(scope.withTypeProvider(), {
           db,

@@ -16,6 +16,9 @@ export const licenseManagerService = defineService<LicenseManagerDB>({
   name: 'license-manager',
   schema: 'license_manager',
   migrations: licenseManagerMigrations,
+  title: 'license-manager',
+  description:
+    'Customer agreements, subscription plans and renewals, licenses (assign, remind, revoke, activate, auto-apply), with the upstream paths and bodies.',
   routes(app, ctx) {
     customerAgreementRoutes(app, ctx);
     subscriptionRoutes(app, ctx);

@@ -16,6 +16,9 @@ export const lmsService = defineService<LmsDB>({
   name: 'lms',
   schema: 'lms',
   migrations: lmsMigrations,
+  title: 'lms (edx-platform + edx-enterprise)',
+  description:
+    'Users, enterprise customers, admins, catalogs, learners, groups, enrollments and bulk enrollment, with the upstream paths and bodies.',
   routes(app, ctx) {
     accountRoutes(app, ctx);
     enterpriseCustomerRoutes(app, ctx);

@@ -11,6 +11,9 @@ export const subsidyService = defineService<SubsidyDB>({
   name: 'subsidy',
   schema: 'subsidy',
   migrations: subsidyMigrations,
+  title: 'enterprise-subsidy (with openedx-ledger)',
+  description:
+    'Subsidies, ledger transactions (reserve, commit, fail, reverse), deposits and adjustments, with the upstream paths and bodies.',
   routes(app, ctx) {
     subsidyRoutes(app, ctx);
     transactionRoutes(app, ctx);
