@@ -1,6 +1,9 @@
 /** Response shapes shared by every workflow feature of the api (documented in /openapi.json). */
 import { z } from 'zod';
 
+/** 422: a refusal, `{"detail": "..."}`, or with the reasons (can-redeem's) or the downstream's own fields. */
+export const refusalSchema = z.looseObject({ detail: z.union([z.string(), z.array(z.unknown())]) });
+
 /** 202: the workflow is still running; follow it at `status_url`. */
 export const acceptedSchema = z.object({ workflow_id: z.string(), run_id: z.string(), status_url: z.string() });
 

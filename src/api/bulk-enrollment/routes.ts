@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { pageQuery } from '../../lib/drf/pagination';
 import type { ZodApp } from '../../lib/fastify/app';
 import { callerName, requirePrincipal } from '../../lib/fastify/auth';
+import { DetailError, FieldErrorMap, MessageError, mediaTypes } from '../../lib/fastify/error-schemas';
 import { BULK_ENROLLMENT_PATH, type BulkEnrollmentService } from './service';
 
 const getQuery = z
@@ -13,6 +14,12 @@ const getQuery = z
     ...pageQuery,
   })
   .describe('`status` filters the results (queued, success, pending, failed); `format=csv` downloads them');
+
+const startQuery = z.object({
+  enterprise_customer_uuid: z.string(),
+  subscription_uuid: z.string().optional(),
+  enroll_all: z.string().optional(),
+});
 
 const tags = ['bulk-enrollment'];
 
@@ -33,7 +40,14 @@ export function bulkEnrollmentRoutes(app: ZodApp, service: BulkEnrollmentService
           'assigned and activated licenses.',
         tags,
         body: z.unknown().describe('{"emails": [...], "course_run_keys": [...], "notify": true}'),
+        documentedQuery: startQuery,
         response: { 201: z.object({ job_id: z.string() }) },
+        errors: {
+          400: [FieldErrorMap, MessageError],
+          403: DetailError,
+          404: DetailError,
+          503: DetailError,
+        },
       },
     },
     async (req, reply) => {
@@ -60,6 +74,8 @@ export function bulkEnrollmentRoutes(app: ZodApp, service: BulkEnrollmentService
           "as upstream's CSV, columns `email address,course key,enrollment status,notes`.",
         tags,
         querystring: getQuery,
+        documentedResponses: { 200: mediaTypes({ 'application/json': z.unknown(), 'text/csv': z.string() }) },
+        errors: { 400: [FieldErrorMap, MessageError], 403: DetailError, 404: DetailError },
       },
     },
     async (req, reply) => {

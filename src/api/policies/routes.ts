@@ -5,6 +5,7 @@ import type { Policy } from '../../access/learner-credit/policy-store';
 import { CUSTOMER_ROLES } from '../../lib/customer-access';
 import type { ZodApp } from '../../lib/fastify/app';
 import { requirePrincipal, requireRoleSomewhere } from '../../lib/fastify/auth';
+import { DetailError } from '../../lib/fastify/error-schemas';
 import { InvalidInput } from '../../lib/http-errors';
 import { OPERATOR_ROLES } from '../../lib/jwt';
 import {
@@ -80,6 +81,7 @@ export function policyRoutes(app: ZodApp, service: PolicyService) {
         tags,
         body: createBody,
         response: { 200: policySchema, 201: policySchema },
+        errors: { 503: DetailError },
       },
     },
     async (req, reply) => {
@@ -93,7 +95,13 @@ export function policyRoutes(app: ZodApp, service: PolicyService) {
     {
       onRequest: requireCaller,
       preValidation: load('read'),
-      schema: { summary: 'Retrieve a subsidy access policy', tags, params, response: { 200: policySchema } },
+      schema: {
+        summary: 'Retrieve a subsidy access policy',
+        tags,
+        params,
+        response: { 200: policySchema },
+        errors: { 404: DetailError },
+      },
     },
     async (req) => service.get(policyOf(req)),
   );
@@ -125,6 +133,7 @@ export function policyRoutes(app: ZodApp, service: PolicyService) {
       params,
       body: updateBody,
       response: { 200: policySchema },
+      errors: { 404: DetailError, 503: DetailError },
     },
   };
   const updateHandler = async (req: FastifyRequest) =>
@@ -147,6 +156,7 @@ export function policyRoutes(app: ZodApp, service: PolicyService) {
         params,
         body: deleteBody,
         response: { 200: policySchema },
+        errors: { 404: DetailError, 503: DetailError },
       },
     },
     async (req) => service.remove(policyOf(req), req.body.reason ?? null),
@@ -160,6 +170,8 @@ export function policyRoutes(app: ZodApp, service: PolicyService) {
         summary: "Remove an enterprise group from all of the customer's policies",
         tags,
         params: z.object({ enterprise_uuid: z.string(), group_uuid: z.string() }),
+        documentedResponses: { 204: z.null() },
+        errors: { 404: DetailError, 503: DetailError },
       },
     },
     async (req, reply) => {
@@ -185,6 +197,7 @@ export function policyRoutes(app: ZodApp, service: PolicyService) {
         params,
         querystring: groupMembersQuery,
         response: { 200: memberPageSchema },
+        errors: { 404: DetailError, 503: DetailError },
       },
     },
     async (req) => service.groupMembers(policyOf(req), req.query, req),

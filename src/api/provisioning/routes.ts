@@ -6,6 +6,7 @@ import {
 } from '../../access/provisioning/request';
 import type { ZodApp } from '../../lib/fastify/app';
 import { callerName, requireRoles } from '../../lib/fastify/auth';
+import { DetailError } from '../../lib/fastify/error-schemas';
 import { OPERATOR_ROLES } from '../../lib/jwt';
 import { acceptedSchema, runStatusSchema } from '../schemas';
 import type { ProvisioningService } from './service';
@@ -41,6 +42,7 @@ export function provisioningRoutes(app: ZodApp, service: ProvisioningService) {
             ),
           202: acceptedSchema,
         },
+        errors: { 422: DetailError, 503: DetailError },
       },
     },
     async (req, reply) => {
@@ -59,6 +61,7 @@ export function provisioningRoutes(app: ZodApp, service: ProvisioningService) {
         tags,
         params: z.object({ workflow_id: z.string().min(1).max(255) }),
         response: { 200: runStatusSchema },
+        errors: { 404: DetailError, 503: DetailError },
       },
     },
     async (req) => service.status(req.params.workflow_id),

@@ -4,7 +4,8 @@ import type { Policy } from '../../access/learner-credit/policy-store';
 import { intField, intQuery, requiredIntQuery } from '../../lib/drf/fields';
 import type { ZodApp } from '../../lib/fastify/app';
 import { callerName, requirePrincipal } from '../../lib/fastify/auth';
-import { acceptedSchema, runStatusSchema } from '../schemas';
+import { DetailError } from '../../lib/fastify/error-schemas';
+import { acceptedSchema, refusalSchema, runStatusSchema } from '../schemas';
 import type { RedemptionService } from './service';
 
 /** opaque-keys CourseKey: `course-v1:org+course+run` or the old `org/course/run`. */
@@ -53,6 +54,7 @@ export function redemptionRoutes(app: ZodApp, service: RedemptionService) {
         tags,
         params: z.object({ customer_uuid: z.string() }),
         querystring: canRedeemQuery,
+        errors: { 403: DetailError, 404: DetailError, 422: refusalSchema, 503: DetailError },
       },
       // Permission before the query (403 before 400), as upstream.
       preValidation: async (req) => {
@@ -73,6 +75,7 @@ export function redemptionRoutes(app: ZodApp, service: RedemptionService) {
         summary: "The customer's policies the learner can still spend from, with what is left",
         tags,
         querystring: creditsQuery,
+        errors: { 403: DetailError, 404: DetailError, 503: DetailError },
       },
     },
     async (req) =>
@@ -96,6 +99,7 @@ export function redemptionRoutes(app: ZodApp, service: RedemptionService) {
           200: z.record(z.string(), z.unknown()).describe('The committed ledger transaction'),
           202: acceptedSchema,
         },
+        errors: { 403: DetailError, 404: DetailError, 422: refusalSchema, 503: DetailError },
       },
       // Permission before the body (403 before 400), as upstream.
       preValidation: async (req) => {
@@ -119,6 +123,7 @@ export function redemptionRoutes(app: ZodApp, service: RedemptionService) {
         tags,
         params: z.object({ workflow_id: z.string().min(1).max(400) }),
         response: { 200: runStatusSchema.extend({ transaction: z.unknown().optional() }) },
+        errors: { 403: DetailError, 404: DetailError, 503: DetailError },
       },
     },
     async (req) => service.status(requirePrincipal(req), req.params.workflow_id),

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { TokenVerifier } from '../jwt';
 import '../validation';
 import { authPlugin } from './auth';
-import { errorsPlugin } from './errors';
+import { errorsPlugin, frameworkErrors } from './errors';
 import { faultsPlugin } from './faults';
 
 export type App = FastifyInstance;
@@ -30,8 +30,10 @@ export function createHttpApp(opts: HttpAppOptions): App {
     loggerInstance: opts.logger.child({ service: opts.name }) as FastifyBaseLogger,
     // One line per request is written by the onResponse hook below, not two by Fastify.
     logController: new LogController({ disableRequestLogging: true }),
-    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
+    // A long path parameter is the route's own 400/404 (as upstream), not the router's 414.
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 2048 },
     bodyLimit: 10 * 1024 * 1024,
+    frameworkErrors,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -29,17 +29,17 @@ type FieldErrorsShape = { [field: string]: string[] | FieldErrorsShape | FieldEr
  * DRF's field errors: each field names its messages, a nested serializer its own map, a list
  * serializer one map per item (`{}` for a valid one); `non_field_errors` holds the rest.
  */
-export const FieldErrors: z.ZodType<FieldErrorsShape> = z.lazy(() =>
-  z.record(z.string(), z.union([z.array(z.string()), FieldErrors, z.array(FieldErrors)])),
+export const FieldErrorMap: z.ZodType<FieldErrorsShape> = z.lazy(() =>
+  z.record(z.string(), z.union([z.array(z.string()), FieldErrorMap, z.array(FieldErrorMap)])),
 );
-errorRegistry.add(FieldErrors, {
+errorRegistry.add(FieldErrorMap, {
   id: 'FieldErrors',
   description: 'DRF field errors: `{"<field>": ["<message>", ...], "<nested>": {...}, "non_field_errors": [...]}`.',
 });
 
 /** A list of DRF field-error maps, one per item of a list body (`{}` for a valid item). */
-export const FieldErrorsList = z.array(FieldErrors);
-errorRegistry.add(FieldErrorsList, {
+export const FieldErrorMapList = z.array(FieldErrorMap);
+errorRegistry.add(FieldErrorMapList, {
   id: 'FieldErrorsList',
   description: 'DRF field errors of a list body: one map per item, `{}` for a valid one.',
 });
@@ -59,7 +59,7 @@ errorRegistry.add(MessageListError, {
 });
 
 /** `{"error": "..."}` or `{"error": {field errors}}`: views that wrap their errors (license-manager provisioning, edx-enterprise admin). */
-export const WrappedError = z.object({ error: z.union([z.string(), FieldErrors]) });
+export const WrappedError = z.object({ error: z.union([z.string(), FieldErrorMap]) });
 errorRegistry.add(WrappedError, {
   id: 'WrappedError',
   description: '`{"error": "<message>"}` or `{"error": {<field errors>}}`.',
@@ -80,6 +80,15 @@ errorRegistry.add(ViewsetError, {
     'enterprise-subsidy SubsidyViewSet error: `{"error_code": "<HTTP reason>", "developer_message", "user_message"}`.',
 });
 
+/**
+ * An answer documented by media type (`{"text/csv": z.string()}`), for `documentedResponses`:
+ * the OpenAPI transform reads this shape as the response's `content`.
+ */
+export const mediaTypes = (types: Record<string, z.ZodType>): z.ZodType =>
+  ({
+    content: Object.fromEntries(Object.entries(types).map(([type, schema]) => [type, { schema }])),
+  }) as unknown as z.ZodType;
+
 /** One error answer: a body shape (or several, any of which the route may write). */
 export type ErrorBody = z.ZodType | readonly z.ZodType[];
 
@@ -96,6 +105,8 @@ declare module 'fastify' {
     errors?: ErrorDocs;
     /** A body the handler parses itself (after its permission checks, with `parseBody`): documented, not validated. */
     documentedBody?: z.ZodType;
+    /** Answers documented but not checked by a response serializer (e.g. a 204, or a shape the handler builds). */
+    documentedResponses?: Partial<Record<number, z.ZodType>>;
     /** A query the handler parses itself: documented, not validated. */
     documentedQuery?: z.ZodType;
     /** The shape a `{"detail"}` error takes on this route (set by a scope that rewrites it, e.g. subsidy's viewset). */

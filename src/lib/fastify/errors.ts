@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ServiceError } from '../http-client';
@@ -65,3 +65,13 @@ export const errorsPlugin = fp(
   },
   { name: 'errors' },
 );
+
+/**
+ * The router's own refusals (a path parameter that is not valid %-encoding, or longer than the
+ * router takes), which Fastify answers before any route or error handler: the same `{"detail"}`
+ * shape as every other error. Passed to Fastify as `frameworkErrors`.
+ */
+export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply) {
+  const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+  reply.code(status).send({ detail: err.code === 'FST_ERR_BAD_URL' ? 'Malformed URL.' : err.message });
+}

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifySchema, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { createJsonSchemaTransform, createJsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { DetailError, type ErrorBody, errorRegistry, FieldErrors } from './error-schemas';
+import { DetailError, type ErrorBody, errorRegistry, FieldErrorMap } from './error-schemas';
 
 export interface OpenapiOptions {
   /** The document's title, e.g. "license-manager". */
@@ -44,7 +44,11 @@ export function errorAnswers(route: Pick<RouteOptions, 'method' | 'onRequest'>, 
     add(413, DetailError);
     add(415, DetailError);
   }
-  if (schema.body || schema.querystring || schema.params) add(400, FieldErrors);
+  if (schema.body || schema.querystring || schema.params) add(400, FieldErrorMap);
+
+  // DRF pagination: a page past the end (or not a number) is `{"detail": "Invalid page."}`.
+  const query = schema.querystring ?? schema.documentedQuery;
+  if (query instanceof z.ZodObject && 'page' in query.shape) add(404, DetailError);
   // Role gates run as `onRequest` hooks.
   if (hasHooks(route.onRequest)) add(403, DetailError);
   for (const [status, body] of Object.entries(schema.errors ?? {})) if (body) add(Number(status), body);
@@ -55,6 +59,11 @@ export function errorAnswers(route: Pick<RouteOptions, 'method' | 'onRequest'>, 
         list.map((b) => (b === DetailError ? (schema.detailAs as z.ZodType) : b)),
       );
     }
+  }
+  // The router, before any route's hooks: a path parameter that is not valid %-encoding, or too long.
+  if (schema.params) {
+    add(400, DetailError);
+    add(414, DetailError);
   }
   return answers;
 }
@@ -72,11 +81,18 @@ function documentRoute(document: TransformInput) {
   const { route } = document;
   const schema: FastifySchema = document.schema ?? {};
   if (schema.hide) return baseTransform(document);
-  const { errors: _errors, documentedBody, documentedQuery, detailAs: _detailAs, ...rest } = schema;
+  const {
+    errors: _errors,
+    documentedBody,
+    documentedQuery,
+    documentedResponses,
+    detailAs: _detailAs,
+    ...rest
+  } = schema;
   const response: Record<string, unknown> = {
-    ...((rest.response as Record<string, unknown> | undefined) ?? {
-      200: z.unknown().describe('Success (the shape is not documented).'),
-    }),
+    ...((rest.response as Record<string, unknown> | undefined) ??
+      (documentedResponses ? {} : { 200: z.unknown().describe('Success (the shape is not documented).') })),
+    ...documentedResponses,
   };
   for (const [status, list] of errorAnswers(route, schema)) {
     if (!(String(status) in response)) response[status] = oneOf(list);

@@ -98,6 +98,12 @@ const topSchema = z.object({
   salesforce_id: textField(255).optional(),
 });
 
+/** The body as documented (the route parses it itself, with upstream's error shapes). */
+export const bulkEnrollmentBodyDoc = topSchema.extend({
+  licenses_info: z.array(itemSchema).max(MAX_ITEMS).optional(),
+  enrollments_info: z.array(itemSchema).max(MAX_ITEMS).optional(),
+});
+
 export type Subsidy = { license_uuid: string | null; transaction_id: string | null };
 
 export interface EnrollmentItem {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseBody } from '../../../lib/drf/fields';
 import type { ZodApp } from '../../../lib/fastify/app';
+import { FieldErrorMap } from '../../../lib/fastify/error-schemas';
 import { badRequest, type FieldErrors } from '../../../lib/http-errors';
 import { requireOperator } from '../../common/auth';
 import type { ServiceContext } from '../../common/service';
@@ -45,7 +46,11 @@ export function contentItemRoutes(app: ZodApp, { db }: ServiceContext<CatalogDB>
     '/api/v1/content-items/import',
     {
       onRequest: requireOperator,
-      schema: { response: { 200: z.object({ created: z.number().int(), updated: z.number().int() }) } },
+      schema: {
+        documentedBody: importBodySchema,
+        response: { 200: z.object({ created: z.number().int(), updated: z.number().int() }) },
+        errors: { 400: FieldErrorMap },
+      },
     },
     async (req) => {
       const { items } = parseBody(importBodySchema, req.body);

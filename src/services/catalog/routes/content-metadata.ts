@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ZodApp } from '../../../lib/fastify/app';
+import { DetailError } from '../../../lib/fastify/error-schemas';
 import { notFound } from '../../../lib/http-errors';
 import type { ServiceContext } from '../../common/service';
 import { contentKeyFromUrl } from '../fields';
@@ -36,6 +37,7 @@ export function contentMetadataRoutes(app: ZodApp, { db }: ServiceContext<Catalo
         params: z.object({ content_key: z.string() }),
         querystring: z.object({ enterprise_customer_uuid: z.string().optional() }),
         response: { 200: contentMetadataSchema },
+        errors: { 404: DetailError },
       },
     },
     async (req) => {

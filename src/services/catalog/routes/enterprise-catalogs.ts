@@ -12,6 +12,7 @@ import {
 import { countRows, pageQuery, pageSchema, paginate } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { requirePrincipal } from '../../../lib/fastify/auth';
+import { DetailError, FieldErrorMap, MessageListError } from '../../../lib/fastify/error-schemas';
 import { badRequest, HttpError, notFound } from '../../../lib/http-errors';
 import type { ServiceContext } from '../../common/service';
 import { listQuery, textField } from '../fields';
@@ -126,7 +127,10 @@ export function enterpriseCatalogRoutes(app: ZodApp, { db }: ServiceContext<Cata
 
   app.get(
     `${API}/:uuid`,
-    { onRequest: requireCatalogAdmin, schema: { params: catalogParams, response: { 200: catalogSchema } } },
+    {
+      onRequest: requireCatalogAdmin,
+      schema: { params: catalogParams, response: { 200: catalogSchema }, errors: { 404: DetailError } },
+    },
     async (req) => {
       const catalog = await readableCatalog(db, req, req.params.uuid, CATALOG_CRUD_ROLES);
       return catalogView(catalog, await contentCount(db, catalog));
@@ -137,7 +141,12 @@ export function enterpriseCatalogRoutes(app: ZodApp, { db }: ServiceContext<Cata
     `${API}/:uuid`,
     {
       onRequest: requireCatalogAdmin,
-      schema: { params: catalogParams, response: { 200: catalogSchema, 201: catalogSchema } },
+      schema: {
+        params: catalogParams,
+        documentedBody: upsertBody,
+        response: { 200: catalogSchema, 201: catalogSchema },
+        errors: { 400: FieldErrorMap, 404: DetailError },
+      },
     },
     async (req, reply) => {
       const uuid = uuidParam(req.params.uuid);
@@ -173,6 +182,7 @@ export function enterpriseCatalogRoutes(app: ZodApp, { db }: ServiceContext<Cata
         params: catalogParams,
         querystring: z.object({ course_run_ids: listQuery(), program_uuids: listQuery() }),
         response: { 200: z.object({ contains_content_items: z.boolean() }) },
+        errors: { 400: MessageListError, 404: DetailError },
       },
     },
     async (req) => {
@@ -199,6 +209,7 @@ export function enterpriseCatalogRoutes(app: ZodApp, { db }: ServiceContext<Cata
             enterprise_customer: z.string(),
           }),
         },
+        errors: { 404: DetailError },
       },
     },
     async (req) => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isUuid, normalizeUuid } from '../../../lib/drf/fields';
 import type { ZodApp } from '../../../lib/fastify/app';
+import { DetailError, MessageListError } from '../../../lib/fastify/error-schemas';
 import { detail } from '../../../lib/http-errors';
 import type { ServiceContext } from '../../common/service';
 import { listQuery, presenceFlag } from '../fields';
@@ -26,6 +27,7 @@ export function enterpriseCustomerRoutes(app: ZodApp, { db }: ServiceContext<Cat
         response: {
           200: z.object({ contains_content_items: z.boolean(), catalog_list: z.array(z.string()).optional() }),
         },
+        errors: { 400: [DetailError, MessageListError] },
       },
     },
     async (req) => {

@@ -12,6 +12,7 @@ import {
 import { countRows, pageQuery, paginate } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { requirePrincipal } from '../../../lib/fastify/auth';
+import { DetailError, FieldErrorMap } from '../../../lib/fastify/error-schemas';
 import { badRequest, type FieldErrors, forbidden, notFound } from '../../../lib/http-errors';
 import { isUniqueViolation } from '../../../lib/pg-errors';
 import { requireOperator } from '../../common/auth';
@@ -122,26 +123,34 @@ export function customerAgreementRoutes(app: ZodApp, { db }: ServiceContext<Lice
   const renderOne = async (row: CustomerAgreementRow, activePlansOnly = true) =>
     (await render([row], activePlansOnly))[0];
 
-  app.post('/api/v1/provisioning-admins/customer-agreement', { onRequest: requireOperator }, async (req, reply) => {
-    const body = parseBody(createBody, req.body);
-    const values = {
-      enterprise_customer_uuid: body.enterprise_customer_uuid,
-      enterprise_customer_slug: body.enterprise_customer_slug ?? null,
-      enterprise_customer_name: body.enterprise_customer_name ?? null,
-      default_enterprise_catalog_uuid: body.default_enterprise_catalog_uuid ?? null,
-      disable_expiration_notifications: body.disable_expiration_notifications,
-      disable_onboarding_notifications: body.disable_onboarding_notifications,
-      enable_auto_applied_subscriptions_with_universal_link: body.enable_auto_applied_subscriptions_with_universal_link,
-    };
-    const row = await uniqueWrite(db, values, undefined, () =>
-      db.insertInto('customer_agreements').values(values).returningAll().executeTakeFirstOrThrow(),
-    );
-    return reply.code(201).send(await renderOne(row));
-  });
+  app.post(
+    '/api/v1/provisioning-admins/customer-agreement',
+    {
+      onRequest: requireOperator,
+      schema: { documentedBody: createBody, documentedResponses: { 201: z.unknown() }, errors: { 400: FieldErrorMap } },
+    },
+    async (req, reply) => {
+      const body = parseBody(createBody, req.body);
+      const values = {
+        enterprise_customer_uuid: body.enterprise_customer_uuid,
+        enterprise_customer_slug: body.enterprise_customer_slug ?? null,
+        enterprise_customer_name: body.enterprise_customer_name ?? null,
+        default_enterprise_catalog_uuid: body.default_enterprise_catalog_uuid ?? null,
+        disable_expiration_notifications: body.disable_expiration_notifications,
+        disable_onboarding_notifications: body.disable_onboarding_notifications,
+        enable_auto_applied_subscriptions_with_universal_link:
+          body.enable_auto_applied_subscriptions_with_universal_link,
+      };
+      const row = await uniqueWrite(db, values, undefined, () =>
+        db.insertInto('customer_agreements').values(values).returningAll().executeTakeFirstOrThrow(),
+      );
+      return reply.code(201).send(await renderOne(row));
+    },
+  );
 
   app.get(
     '/api/v1/provisioning-admins/customer-agreement/:customer_agreement_uuid',
-    { onRequest: requireOperator, schema: { params: agreementParams } },
+    { onRequest: requireOperator, schema: { params: agreementParams, errors: { 404: DetailError } } },
     async (req) => {
       const uuid = uuidParam(req.params.customer_agreement_uuid);
       const row = uuid ? await findAgreement(db, uuid) : undefined;
@@ -152,7 +161,10 @@ export function customerAgreementRoutes(app: ZodApp, { db }: ServiceContext<Lice
 
   app.patch(
     '/api/v1/provisioning-admins/customer-agreement/:customer_agreement_uuid',
-    { onRequest: requireOperator, schema: { params: agreementParams } },
+    {
+      onRequest: requireOperator,
+      schema: { params: agreementParams, documentedBody: patchBody, errors: { 400: FieldErrorMap, 404: DetailError } },
+    },
     async (req) => {
       const uuid = uuidParam(req.params.customer_agreement_uuid);
       const existing = uuid ? await findAgreement(db, uuid) : undefined;
@@ -206,7 +218,10 @@ export function customerAgreementRoutes(app: ZodApp, { db }: ServiceContext<Lice
 
   app.get(
     '/api/v1/customer-agreement/:customer_agreement_uuid',
-    { onRequest: requireCaller, schema: { params: agreementParams, querystring: readQuery } },
+    {
+      onRequest: requireCaller,
+      schema: { params: agreementParams, querystring: readQuery, errors: { 404: DetailError } },
+    },
     async (req) => {
       const principal = requirePrincipal(req);
       const uuid = uuidParam(req.params.customer_agreement_uuid);

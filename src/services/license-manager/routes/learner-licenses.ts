@@ -4,6 +4,7 @@ import { isUuid, normalizeUuid, queryFlag, uuidParam } from '../../../lib/drf/fi
 import { countRows, paginate } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { requirePrincipal } from '../../../lib/fastify/auth';
+import { DetailError, FieldErrorMap, MessageError } from '../../../lib/fastify/error-schemas';
 import { badRequest, forbidden, notFound } from '../../../lib/http-errors';
 import { holdsRoleSomewhere, type Principal } from '../../../lib/jwt';
 import { isUniqueViolation } from '../../../lib/pg-errors';
@@ -126,7 +127,10 @@ export function learnerLicenseRoutes(app: ZodApp, ctx: ServiceContext<LicenseMan
 
   app.get(
     '/api/v1/learner-licenses',
-    { onRequest: requireCaller, schema: { querystring: learnerLicensesQuery } },
+    {
+      onRequest: requireCaller,
+      schema: { querystring: learnerLicensesQuery, errors: { 400: [MessageError, FieldErrorMap] } },
+    },
     async (req) => {
       const principal = requirePrincipal(req);
       const raw = req.query.enterprise_customer_uuid;
@@ -191,7 +195,10 @@ export function learnerLicenseRoutes(app: ZodApp, ctx: ServiceContext<LicenseMan
 
   app.post(
     '/api/v1/license-activation',
-    { onRequest: requireCaller, schema: { querystring: activationQuery } },
+    {
+      onRequest: requireCaller,
+      schema: { querystring: activationQuery, errors: { 400: MessageError, 404: MessageError, 422: MessageError } },
+    },
     async (req) => {
       const principal = requirePrincipal(req);
       // Permission first, as upstream: a caller with no learner or admin role anywhere is a 403.
@@ -279,7 +286,10 @@ export function learnerLicenseRoutes(app: ZodApp, ctx: ServiceContext<LicenseMan
 
   app.post(
     '/api/v1/customer-agreement/:customer_agreement_uuid/auto-apply',
-    { onRequest: requireCaller, schema: { params: agreementParams } },
+    {
+      onRequest: requireCaller,
+      schema: { params: agreementParams, errors: { 400: MessageError, 404: DetailError, 422: MessageError } },
+    },
     async (req) => autoApply(requirePrincipal(req), req.params.customer_agreement_uuid),
   );
 

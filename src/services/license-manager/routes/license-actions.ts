@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, FastifySchema } from 'fastify';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import {
@@ -11,6 +11,7 @@ import {
   unlessMissing,
 } from '../../../lib/drf/fields';
 import type { ZodApp } from '../../../lib/fastify/app';
+import { DetailError, FieldErrorMap, MessageError } from '../../../lib/fastify/error-schemas';
 import { badRequest, HttpError, notFound } from '../../../lib/http-errors';
 import type { ServiceContext } from '../../common/service';
 import { normalizeAssignment, uniqueEmails } from '../assignment-rules';
@@ -106,6 +107,19 @@ async function emailsMatching(db: LmDb, planUuid: string, f: PayloadFilters, sta
   return [...new Set(rows.map((r) => r.email))];
 }
 
+const revocationFailure = z.looseObject({
+  error: z.string(),
+  error_response_status: z.number().int().optional(),
+  user_email: z.string().optional(),
+});
+/** Bulk revoke's answer: what was revoked and what was not. */
+const revocationResult = z.object({
+  successful_revocations: z.array(z.looseObject({})),
+  unsuccessful_revocations: z.array(revocationFailure),
+});
+/** Bulk revoke's refusal: every failure, upstream's shape. */
+const revocationFailures = z.object({ unsuccessful_revocations: z.array(revocationFailure) });
+
 /** Upstream's 422 when the assignment transaction failed: nothing was assigned. */
 const ASSIGN_DB_ERROR = 'Database error occurred while assigning licenses, no assignments were completed';
 
@@ -116,7 +130,11 @@ const ASSIGN_DB_ERROR = 'Database error occurred while assigning licenses, no as
  */
 export function licenseActionRoutes(app: ZodApp, { db }: ServiceContext<LicenseManagerDB>) {
   const BASE = '/api/v1/subscriptions/:subscription_uuid/licenses';
-  const opts = { onRequest: requireCaller, schema: { params: planParams } };
+  /** The options of one action: its documented body, answers and errors. */
+  const action = <S extends FastifySchema>(schema: S) => ({
+    onRequest: requireCaller,
+    schema: { ...schema, params: planParams },
+  });
   const adminPlan = (req: FastifyRequest, raw: string) => planFor(db, req, raw, SUBSCRIPTIONS_ADMIN_ROLES);
 
   const remind = async (
@@ -136,93 +154,133 @@ export function licenseActionRoutes(app: ZodApp, { db }: ServiceContext<LicenseM
     });
   };
 
-  app.post(`${BASE}/assign`, opts, async (req) => {
-    const plan = await adminPlan(req, req.params.subscription_uuid);
-    if (!plan) throw notFound();
-    const body = parseBody(assignBody, req.body);
-    const request = normalizeAssignment(body.user_emails, body.user_sfids);
-    // Learners are not emailed when the admin asks so, or the agreement turns onboarding emails off.
-    const send = (body.notify_users ?? true) && !plan.disable_onboarding_notifications;
-    const outcome = await assignToPlan(db, plan, request, { send, text: customText(body) });
-    if (outcome === 'conflict') throw messageError(422, ASSIGN_DB_ERROR);
-    if (outcome.kind === 'pool_short') throw messageError(400, outcome.message);
-    const { kind: _kind, ...response } = outcome;
-    return response;
-  });
+  app.post(
+    `${BASE}/assign`,
+    action({
+      documentedBody: assignBody,
+      errors: { 400: [FieldErrorMap, MessageError], 404: DetailError, 422: MessageError },
+    }),
+    async (req) => {
+      const plan = await adminPlan(req, req.params.subscription_uuid);
+      if (!plan) throw notFound();
+      const body = parseBody(assignBody, req.body);
+      const request = normalizeAssignment(body.user_emails, body.user_sfids);
+      // Learners are not emailed when the admin asks so, or the agreement turns onboarding emails off.
+      const send = (body.notify_users ?? true) && !plan.disable_onboarding_notifications;
+      const outcome = await assignToPlan(db, plan, request, { send, text: customText(body) });
+      if (outcome === 'conflict') throw messageError(422, ASSIGN_DB_ERROR);
+      if (outcome.kind === 'pool_short') throw messageError(400, outcome.message);
+      const { kind: _kind, ...response } = outcome;
+      return response;
+    },
+  );
 
-  app.post(`${BASE}/remind`, opts, async (req, reply) => {
-    const plan = await adminPlan(req, req.params.subscription_uuid);
-    const body = parseBody(remindBody, req.body);
-    const selection = bulkSelection(body);
-    if (!plan) throw messageError(404, noPlanMessage(req.params.subscription_uuid));
-    let licenses: Awaited<ReturnType<typeof assignedLicenses>>;
-    if ('emails' in selection) {
-      licenses = await assignedLicenses(db, plan.uuid, selection.emails);
-      const pending = new Set(licenses.map((l) => l.user_email?.toLowerCase()));
-      const missing = selection.emails.find((e) => !pending.has(e));
-      if (missing) {
-        throw messageError(
-          404,
-          `Could not find any licenses pending activation that are associated with the email: ${missing}`,
+  app.post(
+    `${BASE}/remind`,
+    action({
+      documentedBody: remindBody,
+      documentedResponses: { 204: z.null() },
+      errors: { 400: FieldErrorMap, 404: MessageError },
+    }),
+    async (req, reply) => {
+      const plan = await adminPlan(req, req.params.subscription_uuid);
+      const body = parseBody(remindBody, req.body);
+      const selection = bulkSelection(body);
+      if (!plan) throw messageError(404, noPlanMessage(req.params.subscription_uuid));
+      let licenses: Awaited<ReturnType<typeof assignedLicenses>>;
+      if ('emails' in selection) {
+        licenses = await assignedLicenses(db, plan.uuid, selection.emails);
+        const pending = new Set(licenses.map((l) => l.user_email?.toLowerCase()));
+        const missing = selection.emails.find((e) => !pending.has(e));
+        if (missing) {
+          throw messageError(
+            404,
+            `Could not find any licenses pending activation that are associated with the email: ${missing}`,
+          );
+        }
+      } else {
+        licenses = await assignedLicenses(
+          db,
+          plan.uuid,
+          await emailsMatching(db, plan.uuid, selection.filters, ['assigned']),
         );
       }
-    } else {
-      licenses = await assignedLicenses(
-        db,
-        plan.uuid,
-        await emailsMatching(db, plan.uuid, selection.filters, ['assigned']),
-      );
-    }
-    await remind(plan, licenses, customText(body));
-    return reply.code(204).send();
-  });
+      await remind(plan, licenses, customText(body));
+      return reply.code(204).send();
+    },
+  );
 
-  app.post(`${BASE}/remind-all`, opts, async (req, reply) => {
-    const plan = await adminPlan(req, req.params.subscription_uuid);
-    const body = parseBody(remindAllBody, req.body);
-    if (!plan) throw messageError(404, noPlanMessage(req.params.subscription_uuid));
-    const licenses = await assignedLicenses(db, plan.uuid);
-    if (licenses.length === 0) throw messageError(404, 'Could not find any licenses pending activation');
-    await remind(plan, licenses, customText(body));
-    return reply.code(204).send();
-  });
+  app.post(
+    `${BASE}/remind-all`,
+    action({
+      documentedBody: remindAllBody,
+      documentedResponses: { 204: z.null() },
+      errors: { 400: FieldErrorMap, 404: MessageError },
+    }),
+    async (req, reply) => {
+      const plan = await adminPlan(req, req.params.subscription_uuid);
+      const body = parseBody(remindAllBody, req.body);
+      if (!plan) throw messageError(404, noPlanMessage(req.params.subscription_uuid));
+      const licenses = await assignedLicenses(db, plan.uuid);
+      if (licenses.length === 0) throw messageError(404, 'Could not find any licenses pending activation');
+      await remind(plan, licenses, customText(body));
+      return reply.code(204).send();
+    },
+  );
 
-  app.post(`${BASE}/bulk-revoke`, opts, async (req, reply) => {
-    const plan = await adminPlan(req, req.params.subscription_uuid);
-    const selection = bulkSelection(parseBody(bulkBody, req.body));
-    if (!plan) {
-      throw new HttpError(404, { unsuccessful_revocations: [{ error: noPlanMessage(req.params.subscription_uuid) }] });
-    }
-    // With filters: the matching licenses that can be revoked (upstream took every non-revoked
-    // one, unassigned licenses without an email included, and then failed on them).
-    const emails =
-      'emails' in selection
-        ? selection.emails
-        : await emailsMatching(db, plan.uuid, selection.filters, TRANSITIONS.revoke.from);
-    const outcome = await revokeEmails(db, plan, emails);
-    if (outcome.kind === 'cap_exceeded') throw new HttpError(400, { unsuccessful_revocations: [outcome.failure] });
-    const { successes, failures } = outcome;
-    if (successes.length === 0 && failures.length > 0) {
-      const last = failures[failures.length - 1];
-      throw new HttpError(last?.error_response_status ?? 400, { unsuccessful_revocations: failures });
-    }
-    return reply
-      .code(failures.length > 0 ? 207 : 200)
-      .send({ successful_revocations: successes, unsuccessful_revocations: failures });
-  });
-
-  app.post(`${BASE}/revoke-all`, opts, async (req, reply) => {
-    const plan = await adminPlan(req, req.params.subscription_uuid);
-    if (!plan) throw messageError(404, noPlanMessage(req.params.subscription_uuid));
-    // Upstream queues this as a task; one set-based statement needs no queue, so the 204 means done.
-    await db.transaction().execute(async (trx) => {
-      const locked = await lockPlan(trx, plan.uuid);
-      // Upstream refuses rather than revoke past the cap (and email ECS about it).
-      if (locked?.is_revocation_cap_enabled) {
-        throw messageError(422, 'Cannot revoke all licenses when revocation cap is enabled for the subscription plan');
+  app.post(
+    `${BASE}/bulk-revoke`,
+    action({
+      documentedBody: bulkBody,
+      documentedResponses: { 200: revocationResult, 207: revocationResult },
+      errors: { 400: [FieldErrorMap, revocationFailures], 404: revocationFailures },
+    }),
+    async (req, reply) => {
+      const plan = await adminPlan(req, req.params.subscription_uuid);
+      const selection = bulkSelection(parseBody(bulkBody, req.body));
+      if (!plan) {
+        throw new HttpError(404, {
+          unsuccessful_revocations: [{ error: noPlanMessage(req.params.subscription_uuid) }],
+        });
       }
-      await revokeAll(trx, plan.uuid);
-    });
-    return reply.code(204).send();
-  });
+      // With filters: the matching licenses that can be revoked (upstream took every non-revoked
+      // one, unassigned licenses without an email included, and then failed on them).
+      const emails =
+        'emails' in selection
+          ? selection.emails
+          : await emailsMatching(db, plan.uuid, selection.filters, TRANSITIONS.revoke.from);
+      const outcome = await revokeEmails(db, plan, emails);
+      if (outcome.kind === 'cap_exceeded') throw new HttpError(400, { unsuccessful_revocations: [outcome.failure] });
+      const { successes, failures } = outcome;
+      if (successes.length === 0 && failures.length > 0) {
+        const last = failures[failures.length - 1];
+        throw new HttpError(last?.error_response_status ?? 400, { unsuccessful_revocations: failures });
+      }
+      return reply
+        .code(failures.length > 0 ? 207 : 200)
+        .send({ successful_revocations: successes, unsuccessful_revocations: failures });
+    },
+  );
+
+  app.post(
+    `${BASE}/revoke-all`,
+    action({ documentedResponses: { 204: z.null() }, errors: { 404: MessageError, 422: MessageError } }),
+    async (req, reply) => {
+      const plan = await adminPlan(req, req.params.subscription_uuid);
+      if (!plan) throw messageError(404, noPlanMessage(req.params.subscription_uuid));
+      // Upstream queues this as a task; one set-based statement needs no queue, so the 204 means done.
+      await db.transaction().execute(async (trx) => {
+        const locked = await lockPlan(trx, plan.uuid);
+        // Upstream refuses rather than revoke past the cap (and email ECS about it).
+        if (locked?.is_revocation_cap_enabled) {
+          throw messageError(
+            422,
+            'Cannot revoke all licenses when revocation cap is enabled for the subscription plan',
+          );
+        }
+        await revokeAll(trx, plan.uuid);
+      });
+      return reply.code(204).send();
+    },
+  );
 }

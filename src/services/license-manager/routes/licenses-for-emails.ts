@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import { emailItem, invalidPk, listField, parseBody, uuidField } from '../../../lib/drf/fields';
 import type { ZodApp } from '../../../lib/fastify/app';
+import { DetailError, FieldErrorMap } from '../../../lib/fastify/error-schemas';
 import { badRequest, notFound } from '../../../lib/http-errors';
 import { requireOperator } from '../../common/auth';
 import type { ServiceContext } from '../../common/service';
@@ -41,85 +42,92 @@ const isoOrNull = (d: Date | null) => (d === null ? null : iso(d));
  * 400 naming the field for bad input (a `subscription_uuid` outside the agreement included).
  */
 export function licensesForEmailsRoutes(app: ZodApp, { db }: ServiceContext<LicenseManagerDB>) {
-  app.post('/api/v1/licenses-for-emails', { onRequest: requireOperator }, async (req) => {
-    const body = parseBody(lookupBody, req.body);
-    const agreement = await db
-      .selectFrom('customer_agreements')
-      .select('uuid')
-      .where('enterprise_customer_uuid', '=', body.enterprise_customer_uuid)
-      .executeTakeFirst();
-    if (!agreement) {
-      throw notFound(`No customer agreement exists for enterprise customer ${body.enterprise_customer_uuid}.`);
-    }
-    const planUuid = body.subscription_uuid ?? undefined;
-    if (planUuid) {
-      const plan = await db
-        .selectFrom('subscription_plans')
+  app.post(
+    '/api/v1/licenses-for-emails',
+    {
+      onRequest: requireOperator,
+      schema: { documentedBody: lookupBody, errors: { 400: FieldErrorMap, 404: DetailError } },
+    },
+    async (req) => {
+      const body = parseBody(lookupBody, req.body);
+      const agreement = await db
+        .selectFrom('customer_agreements')
         .select('uuid')
-        .where('uuid', '=', planUuid)
-        .where('customer_agreement', '=', agreement.uuid)
+        .where('enterprise_customer_uuid', '=', body.enterprise_customer_uuid)
         .executeTakeFirst();
-      if (!plan) throw badRequest({ subscription_uuid: [invalidPk(planUuid)] });
-    }
+      if (!agreement) {
+        throw notFound(`No customer agreement exists for enterprise customer ${body.enterprise_customer_uuid}.`);
+      }
+      const planUuid = body.subscription_uuid ?? undefined;
+      if (planUuid) {
+        const plan = await db
+          .selectFrom('subscription_plans')
+          .select('uuid')
+          .where('uuid', '=', planUuid)
+          .where('customer_agreement', '=', agreement.uuid)
+          .executeTakeFirst();
+        if (!plan) throw badRequest({ subscription_uuid: [invalidPk(planUuid)] });
+      }
 
-    const emails = uniqueEmails(body.emails);
-    let q = db
-      .selectFrom('licenses as l')
-      .innerJoin('subscription_plans as p', 'p.uuid', 'l.subscription_plan')
-      .innerJoin('customer_agreements as a', 'a.uuid', 'p.customer_agreement')
-      .select([
-        sql<string>`lower(l.user_email)`.as('email'),
-        'l.uuid',
-        'l.status',
-        'l.user_email',
-        'l.lms_user_id',
-        'l.activation_key',
-        'l.assigned_date',
-        'l.activation_date',
-        'l.revoked_date',
-        'p.uuid as plan_uuid',
-        'p.title',
-        'p.is_active',
-        'p.start_date',
-        'p.expiration_date',
-        'p.enterprise_catalog_uuid',
-        'a.enterprise_customer_slug',
-      ])
-      .where('p.customer_agreement', '=', agreement.uuid)
-      .where('l.status', '<>', 'unassigned')
-      // lower(user_email) = any(...) uses the licenses_user_email_lower_idx expression index.
-      .where(sql<string>`lower(l.user_email)`, '=', sql<string>`any(${emails}::text[])`);
-    if (planUuid) q = q.where('p.uuid', '=', planUuid);
-    const rows = await q.execute();
+      const emails = uniqueEmails(body.emails);
+      let q = db
+        .selectFrom('licenses as l')
+        .innerJoin('subscription_plans as p', 'p.uuid', 'l.subscription_plan')
+        .innerJoin('customer_agreements as a', 'a.uuid', 'p.customer_agreement')
+        .select([
+          sql<string>`lower(l.user_email)`.as('email'),
+          'l.uuid',
+          'l.status',
+          'l.user_email',
+          'l.lms_user_id',
+          'l.activation_key',
+          'l.assigned_date',
+          'l.activation_date',
+          'l.revoked_date',
+          'p.uuid as plan_uuid',
+          'p.title',
+          'p.is_active',
+          'p.start_date',
+          'p.expiration_date',
+          'p.enterprise_catalog_uuid',
+          'a.enterprise_customer_slug',
+        ])
+        .where('p.customer_agreement', '=', agreement.uuid)
+        .where('l.status', '<>', 'unassigned')
+        // lower(user_email) = any(...) uses the licenses_user_email_lower_idx expression index.
+        .where(sql<string>`lower(l.user_email)`, '=', sql<string>`any(${emails}::text[])`);
+      if (planUuid) q = q.where('p.uuid', '=', planUuid);
+      const rows = await q.execute();
 
-    const now = new Date();
-    const byEmail = new Map<string, typeof rows>();
-    for (const r of rows) byEmail.set(r.email, [...(byEmail.get(r.email) ?? []), r]);
-    return {
-      enterprise_customer_uuid: body.enterprise_customer_uuid,
-      customer_agreement_uuid: agreement.uuid,
-      results: emails.map((email) => ({
-        email,
-        licenses: (byEmail.get(email) ?? []).sort(compareLearnerLicenses).map((r) => ({
-          license_uuid: r.uuid,
-          status: r.status,
-          user_email: r.user_email,
-          lms_user_id: r.lms_user_id,
-          activation_key: r.activation_key,
-          activation_link:
-            r.status === 'assigned' ? activationLink(r.enterprise_customer_slug, r.activation_key) : null,
-          assigned_date: isoOrNull(r.assigned_date),
-          activation_date: isoOrNull(r.activation_date),
-          revoked_date: isoOrNull(r.revoked_date),
-          subscription_plan_uuid: r.plan_uuid,
-          subscription_plan_title: r.title,
-          plan_is_active: r.is_active,
-          plan_is_current: isCurrent(r, now),
-          start_date: iso(r.start_date),
-          expiration_date: iso(r.expiration_date),
-          enterprise_catalog_uuid: r.enterprise_catalog_uuid,
+      const now = new Date();
+      const byEmail = new Map<string, typeof rows>();
+      for (const r of rows) byEmail.set(r.email, [...(byEmail.get(r.email) ?? []), r]);
+      return {
+        enterprise_customer_uuid: body.enterprise_customer_uuid,
+        customer_agreement_uuid: agreement.uuid,
+        results: emails.map((email) => ({
+          email,
+          licenses: (byEmail.get(email) ?? []).sort(compareLearnerLicenses).map((r) => ({
+            license_uuid: r.uuid,
+            status: r.status,
+            user_email: r.user_email,
+            lms_user_id: r.lms_user_id,
+            activation_key: r.activation_key,
+            activation_link:
+              r.status === 'assigned' ? activationLink(r.enterprise_customer_slug, r.activation_key) : null,
+            assigned_date: isoOrNull(r.assigned_date),
+            activation_date: isoOrNull(r.activation_date),
+            revoked_date: isoOrNull(r.revoked_date),
+            subscription_plan_uuid: r.plan_uuid,
+            subscription_plan_title: r.title,
+            plan_is_active: r.is_active,
+            plan_is_current: isCurrent(r, now),
+            start_date: iso(r.start_date),
+            expiration_date: iso(r.expiration_date),
+            enterprise_catalog_uuid: r.enterprise_catalog_uuid,
+          })),
         })),
-      })),
-    };
-  });
+      };
+    },
+  );
 }

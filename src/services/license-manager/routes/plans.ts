@@ -5,6 +5,7 @@ import { optionalUuidQuery, queryFlag } from '../../../lib/drf/fields';
 import { pageQuery } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { requirePrincipal } from '../../../lib/fastify/auth';
+import { DetailError } from '../../../lib/fastify/error-schemas';
 import { detail, notFound } from '../../../lib/http-errors';
 import type { ServiceContext } from '../../common/service';
 import { readableCustomers, SUBSCRIPTIONS_ADMIN_ROLES, SUBSCRIPTIONS_LEARNER_OR_ADMIN_ROLES } from '../permissions';
@@ -38,7 +39,7 @@ export function planRoutes(app: ZodApp, { db }: ServiceContext<LicenseManagerDB>
 
   app.get(
     '/api/v1/subscriptions',
-    { onRequest: requireCaller, schema: { querystring: adminListQuery } },
+    { onRequest: requireCaller, schema: { querystring: adminListQuery, errors: { 400: DetailError } } },
     async (req) => {
       const scope = readableCustomers(requirePrincipal(req), SUBSCRIPTIONS_ADMIN_ROLES);
       const { enterprise_customer_uuid: customer, current } = req.query;
@@ -59,7 +60,7 @@ export function planRoutes(app: ZodApp, { db }: ServiceContext<LicenseManagerDB>
 
   app.get(
     '/api/v1/subscriptions/:subscription_uuid',
-    { onRequest: requireCaller, schema: { params: planParams } },
+    { onRequest: requireCaller, schema: { params: planParams, errors: { 404: DetailError } } },
     async (req) => {
       const plan = await planFor(db, req, req.params.subscription_uuid, SUBSCRIPTIONS_ADMIN_ROLES);
       if (!plan) throw notFound();

@@ -14,6 +14,7 @@ import {
 } from '../../../lib/drf/fields';
 import { countRows, pageQuery, paginate } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
+import { DetailError, FieldErrorMap } from '../../../lib/fastify/error-schemas';
 import { badRequest, type FieldErrors, notFound } from '../../../lib/http-errors';
 import { isUniqueViolation } from '../../../lib/pg-errors';
 import { requireOperator } from '../../common/auth';
@@ -144,42 +145,54 @@ async function renderRenewals(db: LmDb, rows: RenewalRow[]) {
 export function renewalRoutes(app: ZodApp, { db }: ServiceContext<LicenseManagerDB>) {
   const PATH = '/api/v1/provisioning-admins/subscription-plan-renewals';
 
-  app.post(PATH, { onRequest: requireOperator }, async (req, reply) => {
-    const body = parseBody(createBody, req.body);
-    const prior = body.prior_subscription_plan;
-    const renewed = body.renewed_subscription_plan ?? null;
-    const answer = async (m: Match) =>
-      reply.code(m.kind === 'exact' ? 200 : 422).send((await renderRenewals(db, [m.renewal]))[0]);
+  app.post(
+    PATH,
+    {
+      onRequest: requireOperator,
+      schema: {
+        documentedBody: createBody,
+        // 200 the same renewal again; 422 the renewal that already holds either plan.
+        documentedResponses: { 200: z.unknown(), 201: z.unknown(), 422: z.unknown() },
+        errors: { 400: FieldErrorMap },
+      },
+    },
+    async (req, reply) => {
+      const body = parseBody(createBody, req.body);
+      const prior = body.prior_subscription_plan;
+      const renewed = body.renewed_subscription_plan ?? null;
+      const answer = async (m: Match) =>
+        reply.code(m.kind === 'exact' ? 200 : 422).send((await renderRenewals(db, [m.renewal]))[0]);
 
-    const existing = await matchRenewal(db, prior, renewed);
-    if (existing) return answer(existing);
-    await validate(db, body, renewed);
-    try {
-      const row = await db
-        .insertInto('subscription_plan_renewals')
-        .values({
-          prior_subscription_plan: prior,
-          renewed_subscription_plan: renewed,
-          salesforce_opportunity_id: body.salesforce_opportunity_id ?? null,
-          number_of_licenses: body.number_of_licenses,
-          effective_date: body.effective_date,
-          renewed_expiration_date: body.renewed_expiration_date,
-          renewed_plan_title: body.renewed_plan_title ?? null,
-          license_types_to_copy: body.license_types_to_copy,
-          disable_auto_apply_licenses: body.disable_auto_apply_licenses,
-          exempt_from_batch_processing: body.exempt_from_batch_processing,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      return reply.code(201).send((await renderRenewals(db, [row]))[0]);
-    } catch (err) {
-      if (!isUniqueViolation(err)) throw err;
-      // A concurrent create won the race: answer as if it had been there first.
-      const winner = await matchRenewal(db, prior, renewed);
-      if (winner) return answer(winner);
-      throw err;
-    }
-  });
+      const existing = await matchRenewal(db, prior, renewed);
+      if (existing) return answer(existing);
+      await validate(db, body, renewed);
+      try {
+        const row = await db
+          .insertInto('subscription_plan_renewals')
+          .values({
+            prior_subscription_plan: prior,
+            renewed_subscription_plan: renewed,
+            salesforce_opportunity_id: body.salesforce_opportunity_id ?? null,
+            number_of_licenses: body.number_of_licenses,
+            effective_date: body.effective_date,
+            renewed_expiration_date: body.renewed_expiration_date,
+            renewed_plan_title: body.renewed_plan_title ?? null,
+            license_types_to_copy: body.license_types_to_copy,
+            disable_auto_apply_licenses: body.disable_auto_apply_licenses,
+            exempt_from_batch_processing: body.exempt_from_batch_processing,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return reply.code(201).send((await renderRenewals(db, [row]))[0]);
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        // A concurrent create won the race: answer as if it had been there first.
+        const winner = await matchRenewal(db, prior, renewed);
+        if (winner) return answer(winner);
+        throw err;
+      }
+    },
+  );
 
   app.get(PATH, { onRequest: requireOperator, schema: { querystring: listQuery } }, async (req) => {
     let q = db.selectFrom('subscription_plan_renewals');
@@ -196,10 +209,14 @@ export function renewalRoutes(app: ZodApp, { db }: ServiceContext<LicenseManager
     );
   });
 
-  app.get(`${PATH}/:id`, { onRequest: requireOperator, schema: { params: renewalParams } }, async (req) => {
-    const id = intParam(req.params.id, 'integer', { min: 1 });
-    const row = id === undefined ? undefined : await findRenewal(db, id);
-    if (!row) throw notFound();
-    return (await renderRenewals(db, [row]))[0];
-  });
+  app.get(
+    `${PATH}/:id`,
+    { onRequest: requireOperator, schema: { params: renewalParams, errors: { 404: DetailError } } },
+    async (req) => {
+      const id = intParam(req.params.id, 'integer', { min: 1 });
+      const row = id === undefined ? undefined : await findRenewal(db, id);
+      if (!row) throw notFound();
+      return (await renderRenewals(db, [row]))[0];
+    },
+  );
 }

@@ -21,6 +21,7 @@ import {
 } from '../../../lib/drf/fields';
 import { pageQuery } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
+import { WrappedError } from '../../../lib/fastify/error-schemas';
 import { type FieldErrors, HttpError } from '../../../lib/http-errors';
 import { isUniqueViolation } from '../../../lib/pg-errors';
 import { requireOperator } from '../../common/auth';
@@ -177,51 +178,58 @@ export function subscriptionRoutes(app: ZodApp, { db }: ServiceContext<LicenseMa
     return provisioningPlanRepresentation(plan, await loadPlanFacts(db, [plan]), new Date());
   };
 
-  app.post('/api/v1/provisioning-admins/subscriptions', { onRequest: requireOperator }, async (req, reply) => {
-    const body = parseBody(createBody, req.body, wrap);
-    const product = await resolveProduct(db, body.product);
-    const agreement = await findAgreement(db, body.customer_agreement);
-    if (!agreement) throw fail("An error occurred: Provided customer_agreement doesn't exist.");
-    checkSalesforceLineItem(
-      body.salesforce_opportunity_line_item,
-      product.sf_id_required,
-      body.for_internal_use_only ?? false,
-    );
-    checkDates(body.start_date, body.expiration_date);
-    const catalog = body.enterprise_catalog_uuid ?? agreement.default_enterprise_catalog_uuid;
-    if (!catalog) throw fail(NO_CATALOG);
+  app.post(
+    '/api/v1/provisioning-admins/subscriptions',
+    {
+      onRequest: requireOperator,
+      schema: { documentedBody: createBody, documentedResponses: { 201: z.unknown() }, errors: { 400: WrappedError } },
+    },
+    async (req, reply) => {
+      const body = parseBody(createBody, req.body, wrap);
+      const product = await resolveProduct(db, body.product);
+      const agreement = await findAgreement(db, body.customer_agreement);
+      if (!agreement) throw fail("An error occurred: Provided customer_agreement doesn't exist.");
+      checkSalesforceLineItem(
+        body.salesforce_opportunity_line_item,
+        product.sf_id_required,
+        body.for_internal_use_only ?? false,
+      );
+      checkDates(body.start_date, body.expiration_date);
+      const catalog = body.enterprise_catalog_uuid ?? agreement.default_enterprise_catalog_uuid;
+      if (!catalog) throw fail(NO_CATALOG);
 
-    // The plan and its licenses commit together: a plan is never visible half-provisioned,
-    // and a losing concurrent create of the same title leaves nothing behind.
-    const uuid = await withUniqueTitle(() =>
-      db.transaction().execute(async (trx) => {
-        const plan = await trx
-          .insertInto('subscription_plans')
-          .values({
-            title: body.title,
-            customer_agreement: agreement.uuid,
-            start_date: body.start_date,
-            expiration_date: body.expiration_date,
-            enterprise_catalog_uuid: catalog,
-            is_active: body.is_active,
-            is_revocation_cap_enabled: body.is_revocation_cap_enabled,
-            revoke_max_percentage: body.revoke_max_percentage,
-            salesforce_opportunity_line_item: body.salesforce_opportunity_line_item,
-            product_id: product.id,
-            for_internal_use_only: body.for_internal_use_only,
-            can_freeze_unused_licenses: body.can_freeze_unused_licenses,
-            should_auto_apply_licenses: body.should_auto_apply_licenses ?? null,
-            desired_num_licenses: body.desired_num_licenses,
-            change_reason: body.change_reason,
-          })
-          .returning('uuid')
-          .executeTakeFirstOrThrow();
-        await addUnassignedLicenses(trx, plan.uuid, body.desired_num_licenses);
-        return plan.uuid;
-      }),
-    );
-    return reply.code(201).send(await renderPlan(uuid));
-  });
+      // The plan and its licenses commit together: a plan is never visible half-provisioned,
+      // and a losing concurrent create of the same title leaves nothing behind.
+      const uuid = await withUniqueTitle(() =>
+        db.transaction().execute(async (trx) => {
+          const plan = await trx
+            .insertInto('subscription_plans')
+            .values({
+              title: body.title,
+              customer_agreement: agreement.uuid,
+              start_date: body.start_date,
+              expiration_date: body.expiration_date,
+              enterprise_catalog_uuid: catalog,
+              is_active: body.is_active,
+              is_revocation_cap_enabled: body.is_revocation_cap_enabled,
+              revoke_max_percentage: body.revoke_max_percentage,
+              salesforce_opportunity_line_item: body.salesforce_opportunity_line_item,
+              product_id: product.id,
+              for_internal_use_only: body.for_internal_use_only,
+              can_freeze_unused_licenses: body.can_freeze_unused_licenses,
+              should_auto_apply_licenses: body.should_auto_apply_licenses ?? null,
+              desired_num_licenses: body.desired_num_licenses,
+              change_reason: body.change_reason,
+            })
+            .returning('uuid')
+            .executeTakeFirstOrThrow();
+          await addUnassignedLicenses(trx, plan.uuid, body.desired_num_licenses);
+          return plan.uuid;
+        }),
+      );
+      return reply.code(201).send(await renderPlan(uuid));
+    },
+  );
 
   app.get(
     '/api/v1/provisioning-admins/subscriptions',
@@ -239,7 +247,7 @@ export function subscriptionRoutes(app: ZodApp, { db }: ServiceContext<LicenseMa
 
   app.get(
     '/api/v1/provisioning-admins/subscriptions/:subscription_uuid',
-    { onRequest: requireOperator, schema: { params: planParams } },
+    { onRequest: requireOperator, schema: { params: planParams, errors: { 404: WrappedError } } },
     async (req) => {
       const uuid = uuidParam(req.params.subscription_uuid);
       if (!uuid) throw NOT_FOUND();
@@ -249,7 +257,10 @@ export function subscriptionRoutes(app: ZodApp, { db }: ServiceContext<LicenseMa
 
   app.patch(
     '/api/v1/provisioning-admins/subscriptions/:subscription_uuid',
-    { onRequest: requireOperator, schema: { params: planParams } },
+    {
+      onRequest: requireOperator,
+      schema: { params: planParams, documentedBody: patchBody, errors: { 400: WrappedError, 404: WrappedError } },
+    },
     async (req) => {
       const uuid = uuidParam(req.params.subscription_uuid);
       const current = uuid ? await findPlan(db, uuid) : undefined;

@@ -5,6 +5,7 @@ import { emailField, invalidPk } from '../../../lib/drf/fields';
 import { countRows, pageQuery, pageSchema, paginate } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { requirePrincipal } from '../../../lib/fastify/auth';
+import { WrappedError } from '../../../lib/fastify/error-schemas';
 import { badRequest, forbidden, HttpError } from '../../../lib/http-errors';
 import { hasRole as hasRoleForAll } from '../../../lib/jwt';
 import { isUniqueViolation } from '../../../lib/pg-errors';
@@ -59,7 +60,11 @@ export function adminRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
     `${API}/enterprise-customer-admin/create_admin_by_email`,
     {
       onRequest: requireOperator,
-      schema: { response: { 200: adminResultSchema, 201: adminResultSchema } },
+      schema: {
+        documentedBody: z.object({ email: z.string(), enterprise_customer_uuid: z.string() }),
+        response: { 200: adminResultSchema, 201: adminResultSchema },
+        errors: { 400: WrappedError, 404: WrappedError },
+      },
     },
     async (req, reply) => {
       // Upstream reads the two values itself and answers `{"error": ...}`: 400 for a missing one,

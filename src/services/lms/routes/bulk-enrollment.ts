@@ -3,10 +3,11 @@ import { z } from 'zod';
 import { inColumn } from '../../../lib/drf/fields';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { requirePrincipal, requireRoles } from '../../../lib/fastify/auth';
+import { DetailError, FieldErrorMap } from '../../../lib/fastify/error-schemas';
 import { notFound } from '../../../lib/http-errors';
 import { hasRole } from '../../../lib/jwt';
 import type { ServiceContext } from '../../common/service';
-import { parseBulkEnrollmentRequest } from '../bulk-enrollment-request';
+import { bulkEnrollmentBodyDoc, parseBulkEnrollmentRequest } from '../bulk-enrollment-request';
 import { bulkEnrollmentStatus } from '../bulk-enrollment-rules';
 import { bulkEnroll } from '../bulk-enrollment-store';
 import { isPathUuid } from '../fields';
@@ -66,7 +67,12 @@ export function bulkEnrollmentRoutes(app: ZodApp, { db, logger }: ServiceContext
     '/enterprise/api/v1/enterprise-customer/:uuid/enroll_learners_in_courses',
     {
       onRequest: requireRoles(ENROLL_ROLES, contextOf),
-      schema: { params, response: { 201: resultSchema, 202: resultSchema, 409: resultSchema } },
+      schema: {
+        params,
+        documentedBody: bulkEnrollmentBodyDoc,
+        response: { 201: resultSchema, 202: resultSchema, 409: resultSchema },
+        errors: { 400: FieldErrorMap, 404: DetailError },
+      },
     },
     async (req, reply) => {
       const { uuid } = req.params;

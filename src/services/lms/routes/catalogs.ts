@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { inColumn, incorrectPkType, intFilter, invalidPk, NO_MATCH } from '../../../lib/drf/fields';
 import { countRows, pageQuery, pageSchema, paginate } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
+import { DetailError } from '../../../lib/fastify/error-schemas';
 import { describeBody, ServiceError } from '../../../lib/http-client';
 import { badRequest, detail, type FieldErrors } from '../../../lib/http-errors';
 import { isUniqueViolation } from '../../../lib/pg-errors';
@@ -117,6 +118,8 @@ export function catalogRoutes(app: ZodApp, { db, logger, peer }: ServiceContext<
           enterprise_catalog_query: catalogQueryField,
         }),
         response: { 200: catalogSchema, 201: catalogSchema },
+        // enterprise-catalog refused the catalog's sync (422) or could not be reached (503).
+        errors: { 422: DetailError, 503: DetailError },
       },
     },
     async (req, reply) => {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { choiceField, intField, intFilter, invalidPk, NO_MATCH } from '../../../lib/drf/fields';
 import { countRows, pageQuery, pageSchema, paginate } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
+import { DetailError } from '../../../lib/fastify/error-schemas';
 import { badRequest, type FieldErrors, notFound } from '../../../lib/http-errors';
 import { requireOperator } from '../../common/auth';
 import type { ServiceContext } from '../../common/service';
@@ -121,7 +122,11 @@ export function enrollmentRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
     `${BASE}/:uuid/unenroll`,
     {
       onRequest: requireOperator,
-      schema: { params: z.object({ uuid: z.string() }), response: { 200: enrollmentSchema } },
+      schema: {
+        params: z.object({ uuid: z.string() }),
+        response: { 200: enrollmentSchema },
+        errors: { 404: DetailError },
+      },
     },
     async (req) => {
       const enrollment = isPathUuid(req.params.uuid) ? await unenroll(db, req.params.uuid) : undefined;

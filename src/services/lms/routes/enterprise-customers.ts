@@ -3,6 +3,7 @@ import { isCountryCode } from '../../../lib/countries';
 import { BLANK, maxLength } from '../../../lib/drf/fields';
 import { countRows, pageQuery, pageSchema, paginate } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
+import { DetailError } from '../../../lib/fastify/error-schemas';
 import { badRequest, notFound } from '../../../lib/http-errors';
 import { isUniqueViolation } from '../../../lib/pg-errors';
 import { requireOperator } from '../../common/auth';
@@ -85,7 +86,11 @@ export function enterpriseCustomerRoutes(app: ZodApp, { db }: ServiceContext<Lms
     `${BASE}/:uuid`,
     {
       onRequest: requireOperator,
-      schema: { params: z.object({ uuid: z.string() }), response: { 200: customerSchema } },
+      schema: {
+        params: z.object({ uuid: z.string() }),
+        response: { 200: customerSchema },
+        errors: { 404: DetailError },
+      },
     },
     async (req) => {
       // A malformed uuid matches no URL upstream: 404, not a 400 or a database error.

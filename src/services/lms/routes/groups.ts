@@ -5,6 +5,7 @@ import { booleanField, emailField, invalidPk, presence, pythonType, queryFlag } 
 import { countRows, pageQuery, pageSchema, paginate } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { requirePrincipal } from '../../../lib/fastify/auth';
+import { DetailError } from '../../../lib/fastify/error-schemas';
 import { badRequest, forbidden, notFound } from '../../../lib/http-errors';
 import { hasRole, OPERATOR_ROLES, type Principal } from '../../../lib/jwt';
 import { isUniqueViolation } from '../../../lib/pg-errors';
@@ -104,6 +105,8 @@ export function groupRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
   }
   const groupOf = (req: FastifyRequest) => loaded.get(req) as GroupRow;
   const params = z.object({ uuid: z.string() });
+  /** The `{uuid}` routes: no such group (404), another customer's (403). */
+  const groupErrors = { 403: DetailError, 404: DetailError };
   for (const BASE of BASES) registerGroupRoutes(BASE);
 
   function registerGroupRoutes(BASE: string) {
@@ -178,7 +181,7 @@ export function groupRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
 
     app.get(
       `${BASE}/:uuid`,
-      { onRequest, preValidation: loadGroup, schema: { params, response: { 200: groupSchema } } },
+      { onRequest, preValidation: loadGroup, schema: { params, response: { 200: groupSchema }, errors: groupErrors } },
       async (req) => groupView(db, groupOf(req)),
     );
 
@@ -189,6 +192,7 @@ export function groupRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
         preValidation: loadGroup,
         schema: {
           params,
+          errors: groupErrors,
           body: z.object({ learner_emails: learnerEmails }),
           response: {
             201: z.object({
@@ -212,7 +216,12 @@ export function groupRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
       {
         onRequest,
         preValidation: loadGroup,
-        schema: { params, body: removeBody, response: { 200: z.object({ records_deleted: z.number().int() }) } },
+        schema: {
+          params,
+          body: removeBody,
+          response: { 200: z.object({ records_deleted: z.number().int() }) },
+          errors: groupErrors,
+        },
       },
       async (req) => {
         const group = groupOf(req);
@@ -229,6 +238,7 @@ export function groupRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
         preValidation: loadGroup,
         schema: {
           params,
+          errors: groupErrors,
           querystring: z.object({ pending_users_only: queryFlag(false), ...pageQuery }),
           response: { 200: pageSchema(memberSchema) },
         },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { emailField, invalidPk } from '../../../lib/drf/fields';
 import type { ZodApp } from '../../../lib/fastify/app';
+import { FieldErrorMap, FieldErrorMapList } from '../../../lib/fastify/error-schemas';
 import { badRequest, HttpError } from '../../../lib/http-errors';
 import { issuesToFieldErrors } from '../../../lib/validation';
 import { requireOperator } from '../../common/auth';
@@ -45,7 +46,12 @@ export function pendingLearnerRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>)
     '/enterprise/api/v1/pending-enterprise-learner',
     {
       onRequest: requireOperator,
-      schema: { response: { 201: z.union([learnerSchema, z.array(learnerSchema)]), 204: z.null() } },
+      schema: {
+        documentedBody: z.union([learnerBody, z.array(learnerBody).max(MAX_LEARNERS)]),
+        response: { 201: z.union([learnerSchema, z.array(learnerSchema)]), 204: z.null() },
+        // One object: its field errors; a list: one map per item.
+        errors: { 400: [FieldErrorMap, FieldErrorMapList] },
+      },
     },
     async (req, reply) => {
       const { many, items } = parseLearners(req.body);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { choiceField, intField, parseBody, presence, textField } from '../../../lib/drf/fields';
 import type { ZodApp } from '../../../lib/fastify/app';
+import { CodedDetailError, FieldErrorMap } from '../../../lib/fastify/error-schemas';
 import { requireOperatorSomewhere } from '../../common/auth';
 import type { ServiceContext } from '../../common/service';
 import { refuse } from '../errors';
@@ -45,7 +46,15 @@ const adjustmentBody = z.object({
 export function depositRoutes(app: ZodApp, { db }: ServiceContext<SubsidyDB>) {
   app.post(
     '/api/v2/subsidies/:uuid/admin/deposits',
-    { onRequest: requireOperatorSomewhere, schema: { params } },
+    {
+      onRequest: requireOperatorSomewhere,
+      schema: {
+        params,
+        documentedBody: depositBody,
+        documentedResponses: { 200: z.unknown(), 201: z.unknown() },
+        errors: { 400: FieldErrorMap, 422: CodedDetailError },
+      },
+    },
     async (req, reply) => {
       const subsidy = await permittedSubsidy(db, req, PERMISSIONS.createDeposits);
       if (isSubsidyExpired(subsidy, new Date())) {
@@ -68,7 +77,15 @@ export function depositRoutes(app: ZodApp, { db }: ServiceContext<SubsidyDB>) {
 
   app.post(
     '/api/v2/subsidies/:uuid/admin/adjustments',
-    { onRequest: requireOperatorSomewhere, schema: { params } },
+    {
+      onRequest: requireOperatorSomewhere,
+      schema: {
+        params,
+        documentedBody: adjustmentBody,
+        documentedResponses: { 200: z.unknown(), 201: z.unknown() },
+        errors: { 400: FieldErrorMap, 422: CodedDetailError },
+      },
+    },
     async (req, reply) => {
       const subsidy = await permittedSubsidy(db, req, PERMISSIONS.createDeposits);
       const body = parseBody(adjustmentBody, req.body);

@@ -15,6 +15,7 @@ import {
 import { countRows, paginateWithPosition } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { requirePrincipal } from '../../../lib/fastify/auth';
+import { DetailError, FieldErrorMap, MessageError, ViewsetError } from '../../../lib/fastify/error-schemas';
 import { badRequest, detail, forbidden, HttpError, notFound } from '../../../lib/http-errors';
 import { isCheckViolation, isUniqueViolation } from '../../../lib/pg-errors';
 import { isGlobalOperator, requireOperatorSomewhere } from '../../common/auth';
@@ -116,6 +117,15 @@ const putBody = patchBody.extend({ enterprise_customer_uuid: updateFields.enterp
 const params = z.object({ uuid: z.string() });
 const canRedeemQuery = z.object({ lms_user_id: requiredUserIdQuery(), content_key: requiredTextQuery() });
 const aggregatesQuery = z.object({ subsidy_access_policy_uuid: uuidQuery() });
+/** The list's query as documented (the handler reads it itself, after the permission check). */
+const listQueryDoc = z.object({
+  enterprise_customer_uuid: z.string().optional(),
+  uuid: z.string().optional(),
+  title: z.string().optional(),
+  sort_by: z.string().optional(),
+  page: z.string().optional(),
+  page_size: z.string().optional(),
+});
 
 async function render(db: SubsidyDb, rows: SubsidyView[]) {
   const deposits = await totalDeposits(
@@ -172,6 +182,10 @@ async function checkedWrite<T>(write: () => Promise<T>): Promise<T> {
 export function subsidyRoutes(app: ZodApp, ctx: ServiceContext<SubsidyDB>) {
   app.register(async (scope: ZodApp) => {
     scope.addHook('onSend', viewsetErrorShape);
+    // Documented so: a `{"detail"}` error of these routes is written in the viewset's shape.
+    scope.addHook('onRoute', (route) => {
+      route.schema = { ...route.schema, detailAs: ViewsetError };
+    });
     viewsetRoutes(scope, ctx);
   });
 }
@@ -193,105 +207,127 @@ function viewsetRoutes(app: ZodApp, ctx: ServiceContext<SubsidyDB>) {
     return subsidy as SubsidyView;
   };
 
-  app.post('/api/v1/subsidies', { onRequest: requireOperatorSomewhere }, async (req, reply) => {
-    const raw = req.body;
-    if (raw === undefined || raw === null || (typeof raw === 'object' && Object.keys(raw).length === 0)) {
-      // Upstream answers `Response("Request body is required", 400)`: a bare JSON string.
-      throw new HttpError(400, new JsonString('Request body is required'));
-    }
-    const body = (typeof raw === 'object' && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
-    const legacy = isLegacyBody(body);
-    // The permission context: the customer of the subsidy the reference names, else the new one's.
-    const reference = body.reference_id;
-    const named = legacy ? body.enterprise_customer_uuid : body.default_enterprise_customer_uuid;
-    const existing =
-      typeof reference === 'string' && reference !== '' ? await customerOfReference(db, reference) : undefined;
-    const context = existing ?? (typeof named === 'string' && isUuid(named) ? normalizeUuid(named) : null);
-    const principal = requirePrincipal(req);
-    if (context === null ? !isGlobalOperator(principal) : !holds(principal, PERMISSIONS.writeSubsidies, context)) {
-      throw forbidden(`MISSING: ${PERMISSIONS.writeSubsidies}`);
-    }
+  app.post(
+    '/api/v1/subsidies',
+    {
+      onRequest: requireOperatorSomewhere,
+      schema: {
+        documentedBody: z.union([createBody, legacyCreateBody]),
+        documentedResponses: { 200: z.unknown(), 201: z.unknown() },
+        errors: { 400: [MessageError, FieldErrorMap] },
+      },
+    },
+    async (req, reply) => {
+      const raw = req.body;
+      if (raw === undefined || raw === null || (typeof raw === 'object' && Object.keys(raw).length === 0)) {
+        // Upstream answers `Response("Request body is required", 400)`: a bare JSON string.
+        throw new HttpError(400, new JsonString('Request body is required'));
+      }
+      const body = (typeof raw === 'object' && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
+      const legacy = isLegacyBody(body);
+      // The permission context: the customer of the subsidy the reference names, else the new one's.
+      const reference = body.reference_id;
+      const named = legacy ? body.enterprise_customer_uuid : body.default_enterprise_customer_uuid;
+      const existing =
+        typeof reference === 'string' && reference !== '' ? await customerOfReference(db, reference) : undefined;
+      const context = existing ?? (typeof named === 'string' && isUuid(named) ? normalizeUuid(named) : null);
+      const principal = requirePrincipal(req);
+      if (context === null ? !isGlobalOperator(principal) : !holds(principal, PERMISSIONS.writeSubsidies, context)) {
+        throw forbidden(`MISSING: ${PERMISSIONS.writeSubsidies}`);
+      }
 
-    let values: NewSubsidy;
-    if (legacy) {
-      ctx.logger.warn('POST /api/v1/subsidies/ with the deprecated body; send reference_id and default_* fields');
-      const b = parseBody(legacyCreateBody, body);
-      values = {
-        title: b.title,
-        enterprise_customer_uuid: b.enterprise_customer_uuid,
-        active_datetime: b.active_datetime,
-        expiration_datetime: b.expiration_datetime,
-        unit: b.unit ?? 'usd_cents',
-        starting_balance: b.starting_balance,
-        reference_id: b.reference_id ?? null,
-        reference_type: b.reference_type ?? 'salesforce_opportunity_line_item',
-        internal_only: b.internal_only ?? false,
-        revenue_category: b.revenue_category ?? 'bulk-enrollment-prepay',
-      };
-    } else {
-      const b = parseBody(createBody, body);
-      values = {
-        title: b.default_title,
-        enterprise_customer_uuid: b.default_enterprise_customer_uuid,
-        active_datetime: b.default_active_datetime,
-        expiration_datetime: b.default_expiration_datetime,
-        unit: b.default_unit,
-        starting_balance: b.default_starting_balance,
-        reference_id: b.reference_id,
-        reference_type: 'salesforce_opportunity_line_item',
-        internal_only: b.default_internal_only,
-        revenue_category: b.default_revenue_category,
-      };
-    }
-    const { subsidy, created } = await getOrCreateSubsidy(db, values);
-    // Upstream returns whatever subsidy holds the reference. A line item that already funds
-    // another customer is a caller's mistake that would hand that customer's money to this one.
-    if (!created && subsidy.enterprise_customer_uuid !== values.enterprise_customer_uuid) {
-      throw badRequest({
-        reference_id: [
-          `Subsidy ${subsidy.uuid} already exists with this reference_id for another enterprise customer.`,
-        ],
-      });
-    }
-    const [json] = await render(db, [subsidy]);
-    return reply.code(created ? 201 : 200).send(json);
-  });
+      let values: NewSubsidy;
+      if (legacy) {
+        ctx.logger.warn('POST /api/v1/subsidies/ with the deprecated body; send reference_id and default_* fields');
+        const b = parseBody(legacyCreateBody, body);
+        values = {
+          title: b.title,
+          enterprise_customer_uuid: b.enterprise_customer_uuid,
+          active_datetime: b.active_datetime,
+          expiration_datetime: b.expiration_datetime,
+          unit: b.unit ?? 'usd_cents',
+          starting_balance: b.starting_balance,
+          reference_id: b.reference_id ?? null,
+          reference_type: b.reference_type ?? 'salesforce_opportunity_line_item',
+          internal_only: b.internal_only ?? false,
+          revenue_category: b.revenue_category ?? 'bulk-enrollment-prepay',
+        };
+      } else {
+        const b = parseBody(createBody, body);
+        values = {
+          title: b.default_title,
+          enterprise_customer_uuid: b.default_enterprise_customer_uuid,
+          active_datetime: b.default_active_datetime,
+          expiration_datetime: b.default_expiration_datetime,
+          unit: b.default_unit,
+          starting_balance: b.default_starting_balance,
+          reference_id: b.reference_id,
+          reference_type: 'salesforce_opportunity_line_item',
+          internal_only: b.default_internal_only,
+          revenue_category: b.default_revenue_category,
+        };
+      }
+      const { subsidy, created } = await getOrCreateSubsidy(db, values);
+      // Upstream returns whatever subsidy holds the reference. A line item that already funds
+      // another customer is a caller's mistake that would hand that customer's money to this one.
+      if (!created && subsidy.enterprise_customer_uuid !== values.enterprise_customer_uuid) {
+        throw badRequest({
+          reference_id: [
+            `Subsidy ${subsidy.uuid} already exists with this reference_id for another enterprise customer.`,
+          ],
+        });
+      }
+      const [json] = await render(db, [subsidy]);
+      return reply.code(created ? 201 : 200).send(json);
+    },
+  );
 
-  app.get('/api/v1/subsidies', { onRequest: requireCaller }, async (req) => {
-    const principal = requirePrincipal(req);
-    const scope = readableCustomers(principal);
-    // PermissionRequiredForListingMixin: no admin or operator role on any customer is a 403.
-    if (scope !== 'all' && scope.length === 0) throw forbidden();
-    const customer = queryUuid(req, 'enterprise_customer_uuid');
-    const uuid = queryUuid(req, 'uuid');
-    const titleRaw = (req.query as Record<string, unknown>).title;
-    const title = typeof titleRaw === 'string' && titleRaw !== '' ? titleRaw : undefined;
-    const sort = querySort(req);
-    const query = req.query as { page_size?: string };
-    // Outside the caller's customers the list is empty, not a 403 (the mixin filters by context).
-    const q = subsidyList(db, { customer, uuid, title, customers: scope === 'all' ? undefined : scope });
-    const { page } = await paginateWithPosition(
-      req,
-      () => countRows(q),
-      async (limit, offset) => render(db, await subsidyPage(q, limit, offset, sort)),
-      { pageSize: 10, maxPageSize: 100 },
-    );
-    // SubsidyListPaginator's page_count, over the page size asked for (10 by default).
-    const asked = Number(query.page_size);
-    const size = Number.isInteger(asked) && asked > 0 ? asked : 10;
-    return { ...page, page_count: Math.ceil(page.count / size) };
-  });
+  app.get(
+    '/api/v1/subsidies',
+    {
+      onRequest: requireCaller,
+      schema: { documentedQuery: listQueryDoc, errors: { 400: [DetailError, FieldErrorMap] } },
+    },
+    async (req) => {
+      const principal = requirePrincipal(req);
+      const scope = readableCustomers(principal);
+      // PermissionRequiredForListingMixin: no admin or operator role on any customer is a 403.
+      if (scope !== 'all' && scope.length === 0) throw forbidden();
+      const customer = queryUuid(req, 'enterprise_customer_uuid');
+      const uuid = queryUuid(req, 'uuid');
+      const titleRaw = (req.query as Record<string, unknown>).title;
+      const title = typeof titleRaw === 'string' && titleRaw !== '' ? titleRaw : undefined;
+      const sort = querySort(req);
+      const query = req.query as { page_size?: string };
+      // Outside the caller's customers the list is empty, not a 403 (the mixin filters by context).
+      const q = subsidyList(db, { customer, uuid, title, customers: scope === 'all' ? undefined : scope });
+      const { page } = await paginateWithPosition(
+        req,
+        () => countRows(q),
+        async (limit, offset) => render(db, await subsidyPage(q, limit, offset, sort)),
+        { pageSize: 10, maxPageSize: 100 },
+      );
+      // SubsidyListPaginator's page_count, over the page size asked for (10 by default).
+      const asked = Number(query.page_size);
+      const size = Number.isInteger(asked) && asked > 0 ? asked : 10;
+      return { ...page, page_count: Math.ceil(page.count / size) };
+    },
+  );
 
-  app.get('/api/v1/subsidies/:uuid', { onRequest: requireCaller, schema: { params } }, async (req) => {
-    const subsidy = await subsidyOf(req);
-    // Upstream answers 403 here too (no customer, no permission). A caller who may read every
-    // customer's subsidies learns nothing from a 404, and the orchestrator tells "no such subsidy"
-    // from "not allowed" by it.
-    if (!subsidy && readsEveryCustomer(requirePrincipal(req))) throw notFound();
-    requirePermission(req, PERMISSIONS.readSubsidies, subsidy?.enterprise_customer_uuid ?? null, 'viewset');
-    const [json] = await render(db, [subsidy as SubsidyView]);
-    return json;
-  });
+  app.get(
+    '/api/v1/subsidies/:uuid',
+    { onRequest: requireCaller, schema: { params, errors: { 404: DetailError } } },
+    async (req) => {
+      const subsidy = await subsidyOf(req);
+      // Upstream answers 403 here too (no customer, no permission). A caller who may read every
+      // customer's subsidies learns nothing from a 404, and the orchestrator tells "no such subsidy"
+      // from "not allowed" by it.
+      if (!subsidy && readsEveryCustomer(requirePrincipal(req))) throw notFound();
+      requirePermission(req, PERMISSIONS.readSubsidies, subsidy?.enterprise_customer_uuid ?? null, 'viewset');
+      const [json] = await render(db, [subsidy as SubsidyView]);
+      return json;
+    },
+  );
 
   const update = (partial: boolean) => async (req: FastifyRequest) => {
     const subsidy = await permitted(req, PERMISSIONS.writeSubsidies);
@@ -312,12 +348,21 @@ function viewsetRoutes(app: ZodApp, ctx: ServiceContext<SubsidyDB>) {
     const [json] = await render(db, [updated]);
     return json;
   };
-  app.put('/api/v1/subsidies/:uuid', { onRequest: requireOperatorSomewhere, schema: { params } }, update(false));
-  app.patch('/api/v1/subsidies/:uuid', { onRequest: requireOperatorSomewhere, schema: { params } }, update(true));
+  const updateErrors = { 400: FieldErrorMap, 404: DetailError };
+  app.put(
+    '/api/v1/subsidies/:uuid',
+    { onRequest: requireOperatorSomewhere, schema: { params, documentedBody: putBody, errors: updateErrors } },
+    update(false),
+  );
+  app.patch(
+    '/api/v1/subsidies/:uuid',
+    { onRequest: requireOperatorSomewhere, schema: { params, documentedBody: patchBody, errors: updateErrors } },
+    update(true),
+  );
 
   app.delete(
     '/api/v1/subsidies/:uuid',
-    { onRequest: requireOperatorSomewhere, schema: { params } },
+    { onRequest: requireOperatorSomewhere, schema: { params, documentedResponses: { 204: z.null() } } },
     async (req, reply) => {
       const subsidy = await permitted(req, PERMISSIONS.writeSubsidies);
       await softDeleteSubsidy(db, subsidy.uuid);
@@ -331,30 +376,42 @@ function viewsetRoutes(app: ZodApp, ctx: ServiceContext<SubsidyDB>) {
    * every transaction of the pair (all states, oldest first): the orchestrator derives its
    * redemption idempotency key from the failed and reversed ones (spec §7.3).
    */
-  app.get('/api/v1/subsidies/:uuid/can_redeem', { onRequest: requireCaller, schema: { params } }, async (req) => {
-    const subsidy = await permitted(req, PERMISSIONS.readSubsidies);
-    const query = req.query as Record<string, unknown>;
-    if (!query.lms_user_id || !query.content_key) throw detail(400, 'A lms_user_id and content_key are required');
-    const { lms_user_id: lmsUserId, content_key: contentKey } = parseQuery(canRedeemQuery, query);
-    const price = await fetchContentPrice(ctx, contentKey);
-    const [transactions, redeemed] = await Promise.all([
-      learnerContentTransactions(db, subsidy.ledger_uuid, lmsUserId, contentKey),
-      committedUnreversed(db, subsidy.ledger_uuid, lmsUserId, contentKey),
-    ]);
-    const active = isSubsidyActive(subsidy, new Date());
-    const origin = originOf(req);
-    return {
-      can_redeem: active && price !== null && Number(subsidy.balance) >= price && redeemed === undefined,
-      content_price: price,
-      unit: subsidy.unit,
-      all_transactions: transactions.map((t) => transactionRepresentation(t, subsidy.unit, origin)),
-      active,
-    };
-  });
+  app.get(
+    '/api/v1/subsidies/:uuid/can_redeem',
+    {
+      onRequest: requireCaller,
+      schema: {
+        params,
+        documentedQuery: canRedeemQuery,
+        // 422 content not in the catalog; 502 / 503 the catalog refused or could not be reached.
+        errors: { 400: [DetailError, FieldErrorMap], 422: DetailError, 502: DetailError, 503: DetailError },
+      },
+    },
+    async (req) => {
+      const subsidy = await permitted(req, PERMISSIONS.readSubsidies);
+      const query = req.query as Record<string, unknown>;
+      if (!query.lms_user_id || !query.content_key) throw detail(400, 'A lms_user_id and content_key are required');
+      const { lms_user_id: lmsUserId, content_key: contentKey } = parseQuery(canRedeemQuery, query);
+      const price = await fetchContentPrice(ctx, contentKey);
+      const [transactions, redeemed] = await Promise.all([
+        learnerContentTransactions(db, subsidy.ledger_uuid, lmsUserId, contentKey),
+        committedUnreversed(db, subsidy.ledger_uuid, lmsUserId, contentKey),
+      ]);
+      const active = isSubsidyActive(subsidy, new Date());
+      const origin = originOf(req);
+      return {
+        can_redeem: active && price !== null && Number(subsidy.balance) >= price && redeemed === undefined,
+        content_price: price,
+        unit: subsidy.unit,
+        all_transactions: transactions.map((t) => transactionRepresentation(t, subsidy.unit, origin)),
+        active,
+      };
+    },
+  );
 
   app.get(
     '/api/v1/subsidies/:uuid/aggregates-by-learner',
-    { onRequest: requireCaller, schema: { params } },
+    { onRequest: requireCaller, schema: { params, documentedQuery: aggregatesQuery, errors: { 400: FieldErrorMap } } },
     async (req) => {
       const subsidy = await permitted(req, PERMISSIONS.readSubsidies);
       const { subsidy_access_policy_uuid: policy } = parseQuery(aggregatesQuery, req.query);

@@ -15,6 +15,7 @@ import {
 import { countRows, paginateEdx } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { requirePrincipal } from '../../../lib/fastify/auth';
+import { CodedDetailError, DetailError, FieldErrorMap } from '../../../lib/fastify/error-schemas';
 import { detail, notFound } from '../../../lib/http-errors';
 import { requireOperatorSomewhere } from '../../common/auth';
 import type { ServiceContext } from '../../common/service';
@@ -85,6 +86,10 @@ const commitBody = z.object({ fulfillment_identifier: textField(255) });
 const failBody = z.object({ reason: textField(1000, { allowBlank: true }).nullable().optional() });
 const reverseBody = z.object({ idempotency_key: textField(255).optional() });
 
+/** A transaction's state change: its body's field errors, no such transaction, or a change the ledger refuses. */
+const txErrors = { 400: FieldErrorMap, 404: DetailError, 422: CodedDetailError };
+const pageOnly = z.object({ page: z.string().optional(), page_size: z.string().optional() });
+
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 
 /** DRF OrderingFilter: the first valid term wins the order; none (or only invalid ones) keeps the default. */
@@ -111,40 +116,44 @@ export function transactionRoutes(app: ZodApp, ctx: ServiceContext<SubsidyDB>) {
     requirePrincipal(req);
   };
 
-  app.get(BASE, { onRequest: requireCaller, schema: { params } }, async (req) => {
-    const subsidy = await permittedSubsidy(db, req, PERMISSIONS.readAllTransactions);
-    const query = parseBody(listQuery, req.query);
-    const { lms_user_id, content_key, subsidy_access_policy_uuid, state, include_aggregates, reversed } = query;
-    const q = filteredTransactions(db, subsidy.ledger_uuid, {
-      lmsUserId: lms_user_id,
-      contentKey: content_key,
-      policy: subsidy_access_policy_uuid,
-      states: state,
-      reversed,
-      search: query.search,
-    });
-    const origin = originOf(req);
-    const ordering = orderingOf(query.ordering);
-    const page = await paginateEdx(
-      req,
-      () => countRows(q),
-      async (limit, offset) =>
-        (await transactionPage(q, limit, offset, ordering)).map((t) =>
-          transactionRepresentation(t, subsidy.unit, origin),
-        ),
-    );
-    if (!include_aggregates) return page;
-    // Read after the page so remaining_subsidy_balance is at least as fresh as the rows.
-    const [total, fresh] = await Promise.all([subsetBalance(q), findSubsidy(db, subsidy.uuid)]);
-    return {
-      ...page,
-      aggregates: {
-        unit: subsidy.unit,
-        remaining_subsidy_balance: Number((fresh ?? subsidy).balance),
-        total_quantity: total,
-      },
-    };
-  });
+  app.get(
+    BASE,
+    { onRequest: requireCaller, schema: { params, documentedQuery: listQuery, errors: { 400: FieldErrorMap } } },
+    async (req) => {
+      const subsidy = await permittedSubsidy(db, req, PERMISSIONS.readAllTransactions);
+      const query = parseBody(listQuery, req.query);
+      const { lms_user_id, content_key, subsidy_access_policy_uuid, state, include_aggregates, reversed } = query;
+      const q = filteredTransactions(db, subsidy.ledger_uuid, {
+        lmsUserId: lms_user_id,
+        contentKey: content_key,
+        policy: subsidy_access_policy_uuid,
+        states: state,
+        reversed,
+        search: query.search,
+      });
+      const origin = originOf(req);
+      const ordering = orderingOf(query.ordering);
+      const page = await paginateEdx(
+        req,
+        () => countRows(q),
+        async (limit, offset) =>
+          (await transactionPage(q, limit, offset, ordering)).map((t) =>
+            transactionRepresentation(t, subsidy.unit, origin),
+          ),
+      );
+      if (!include_aggregates) return page;
+      // Read after the page so remaining_subsidy_balance is at least as fresh as the rows.
+      const [total, fresh] = await Promise.all([subsetBalance(q), findSubsidy(db, subsidy.uuid)]);
+      return {
+        ...page,
+        aggregates: {
+          unit: subsidy.unit,
+          remaining_subsidy_balance: Number((fresh ?? subsidy).balance),
+          total_quantity: total,
+        },
+      };
+    },
+  );
 
   /**
    * Reserves a redemption (spec §7.4 steps 1–5, without the enrollment): the subsidy must be
@@ -153,58 +162,74 @@ export function transactionRoutes(app: ZodApp, ctx: ServiceContext<SubsidyDB>) {
    * it); otherwise the price is taken from the ledger in a pending transaction (201) or refused
    * (422), under the ledger lock. The learner's email is read from the lms when not given.
    */
-  app.post(BASE, { onRequest: requireOperatorSomewhere, schema: { params } }, async (req, reply) => {
-    const subsidy = await permittedSubsidy(db, req, PERMISSIONS.createTransactions);
-    if (!isSubsidyActive(subsidy, new Date())) {
-      throw refuse('inactive_subsidy_creation_error', 'Cannot create a transaction in an inactive subsidy');
-    }
-    const body = parseBody(reserveBody, req.body);
-    const origin = originOf(req);
-    const answer = (status: number, tx: Parameters<typeof transactionRepresentation>[0]) =>
-      reply.code(status).send(transactionRepresentation(tx, subsidy.unit, origin));
-
-    const held = await committedUnreversed(db, subsidy.ledger_uuid, body.lms_user_id, body.content_key);
-    if (held) return answer(200, held);
-    if (body.idempotency_key !== undefined) {
-      const known = await findTransactionByKey(db, subsidy.ledger_uuid, body.idempotency_key);
-      if (known) return answer(200, known);
-    }
-
-    const content = await fetchContentSummary(ctx, body.content_key);
-    if (content.price === null) {
-      throw refuse('transaction_creation_error', `The catalog has no price for ${body.content_key}.`);
-    }
-    let price = content.price;
-    const requested = body.requested_price_cents;
-    if (requested !== undefined && requested !== null) {
-      if (!isRequestedPriceAcceptable(requested, content.price)) {
-        // Upstream puts str() of the ValidationError's message list in `detail`.
-        const message = `Requested price ${requested} for ${body.content_key} outside of acceptable interval on canonical course price of ${content.price}.`;
-        throw refuse('invalid_requested_price', `[${pyStrRepr(message)}]`);
+  app.post(
+    BASE,
+    {
+      onRequest: requireOperatorSomewhere,
+      schema: {
+        params,
+        documentedBody: reserveBody,
+        documentedResponses: { 200: z.unknown(), 201: z.unknown() },
+        // 422 refused by the ledger; 502 / 503 the catalog refused or could not be reached.
+        errors: { 400: FieldErrorMap, 422: CodedDetailError, 502: DetailError, 503: DetailError },
+      },
+    },
+    async (req, reply) => {
+      const subsidy = await permittedSubsidy(db, req, PERMISSIONS.createTransactions);
+      if (!isSubsidyActive(subsidy, new Date())) {
+        throw refuse('inactive_subsidy_creation_error', 'Cannot create a transaction in an inactive subsidy');
       }
-      // Upstream redeems at the requested price: assignments lock the price in when allocated.
-      price = requested;
-    }
-    const idempotencyKey = body.idempotency_key ?? redemptionKey(subsidy.ledger_key, 0 - price, body, md5);
-    const email = body.lms_user_email ?? (await emailForLearner(ctx, body.lms_user_id));
-    const { tx, created } = await reserve(db, {
-      ledger: subsidy.ledger_uuid,
-      idempotency_key: idempotencyKey,
-      quantity: -price,
-      lms_user_id: body.lms_user_id,
-      lms_user_email: email,
-      content_key: body.content_key,
-      parent_content_key: content.parent_content_key,
-      content_title: content.title,
-      subsidy_access_policy_uuid: body.subsidy_access_policy_uuid,
-      metadata: body.metadata ?? null,
-    });
-    return answer(created ? 201 : 200, tx);
-  });
+      const body = parseBody(reserveBody, req.body);
+      const origin = originOf(req);
+      const answer = (status: number, tx: Parameters<typeof transactionRepresentation>[0]) =>
+        reply.code(status).send(transactionRepresentation(tx, subsidy.unit, origin));
+
+      const held = await committedUnreversed(db, subsidy.ledger_uuid, body.lms_user_id, body.content_key);
+      if (held) return answer(200, held);
+      if (body.idempotency_key !== undefined) {
+        const known = await findTransactionByKey(db, subsidy.ledger_uuid, body.idempotency_key);
+        if (known) return answer(200, known);
+      }
+
+      const content = await fetchContentSummary(ctx, body.content_key);
+      if (content.price === null) {
+        throw refuse('transaction_creation_error', `The catalog has no price for ${body.content_key}.`);
+      }
+      let price = content.price;
+      const requested = body.requested_price_cents;
+      if (requested !== undefined && requested !== null) {
+        if (!isRequestedPriceAcceptable(requested, content.price)) {
+          // Upstream puts str() of the ValidationError's message list in `detail`.
+          const message = `Requested price ${requested} for ${body.content_key} outside of acceptable interval on canonical course price of ${content.price}.`;
+          throw refuse('invalid_requested_price', `[${pyStrRepr(message)}]`);
+        }
+        // Upstream redeems at the requested price: assignments lock the price in when allocated.
+        price = requested;
+      }
+      const idempotencyKey = body.idempotency_key ?? redemptionKey(subsidy.ledger_key, 0 - price, body, md5);
+      const email = body.lms_user_email ?? (await emailForLearner(ctx, body.lms_user_id));
+      const { tx, created } = await reserve(db, {
+        ledger: subsidy.ledger_uuid,
+        idempotency_key: idempotencyKey,
+        quantity: -price,
+        lms_user_id: body.lms_user_id,
+        lms_user_email: email,
+        content_key: body.content_key,
+        parent_content_key: content.parent_content_key,
+        content_title: content.title,
+        subsidy_access_policy_uuid: body.subsidy_access_policy_uuid,
+        metadata: body.metadata ?? null,
+      });
+      return answer(created ? 201 : 200, tx);
+    },
+  );
 
   app.post(
     `${BASE}/:tx_uuid/commit`,
-    { onRequest: requireOperatorSomewhere, schema: { params: txParams } },
+    {
+      onRequest: requireOperatorSomewhere,
+      schema: { params: txParams, documentedBody: commitBody, errors: txErrors },
+    },
     async (req) => {
       const subsidy = await permittedSubsidy(db, req, PERMISSIONS.createTransactions);
       const txUuid = uuidParam(req.params.tx_uuid);
@@ -226,7 +251,10 @@ export function transactionRoutes(app: ZodApp, ctx: ServiceContext<SubsidyDB>) {
 
   app.post(
     `${BASE}/:tx_uuid/fail`,
-    { onRequest: requireOperatorSomewhere, schema: { params: txParams } },
+    {
+      onRequest: requireOperatorSomewhere,
+      schema: { params: txParams, documentedBody: failBody, errors: txErrors },
+    },
     async (req) => {
       const subsidy = await permittedSubsidy(db, req, PERMISSIONS.createTransactions);
       const txUuid = uuidParam(req.params.tx_uuid);
@@ -244,7 +272,15 @@ export function transactionRoutes(app: ZodApp, ctx: ServiceContext<SubsidyDB>) {
   /** Refund of a committed redemption (upstream's admin "reverse" action): 201 new, 200 repeat. */
   app.post(
     `${BASE}/:tx_uuid/reverse`,
-    { onRequest: requireOperatorSomewhere, schema: { params: txParams } },
+    {
+      onRequest: requireOperatorSomewhere,
+      schema: {
+        params: txParams,
+        documentedBody: reverseBody,
+        documentedResponses: { 200: z.unknown(), 201: z.unknown() },
+        errors: txErrors,
+      },
+    },
     async (req, reply) => {
       const subsidy = await permittedSubsidy(db, req, PERMISSIONS.createTransactions);
       const txUuid = uuidParam(req.params.tx_uuid);
@@ -265,21 +301,25 @@ export function transactionRoutes(app: ZodApp, ctx: ServiceContext<SubsidyDB>) {
    * A learner's own transactions in one subsidy (upstream `GET /api/v2/subsidies/{uuid}/transactions/`,
    * `can_read_transactions`): 404 when the token names no lms user.
    */
-  app.get('/api/v2/subsidies/:uuid/transactions', { onRequest: requireCaller, schema: { params } }, async (req) => {
-    const subsidy = await permittedSubsidy(db, req, PERMISSIONS.readTransactions);
-    const userId = requirePrincipal(req).userId;
-    if (userId === undefined) throw notFound('Could not determine lms_user_id in this request.');
-    const q = filteredTransactions(db, subsidy.ledger_uuid, { lmsUserId: userId });
-    const origin = originOf(req);
-    return paginateEdx(
-      req,
-      () => countRows(q),
-      async (limit, offset) =>
-        (await transactionPage(q, limit, offset, { field: 'created', descending: false })).map((t) =>
-          transactionRepresentation(t, subsidy.unit, origin),
-        ),
-    );
-  });
+  app.get(
+    '/api/v2/subsidies/:uuid/transactions',
+    { onRequest: requireCaller, schema: { params, documentedQuery: pageOnly, errors: { 404: DetailError } } },
+    async (req) => {
+      const subsidy = await permittedSubsidy(db, req, PERMISSIONS.readTransactions);
+      const userId = requirePrincipal(req).userId;
+      if (userId === undefined) throw notFound('Could not determine lms_user_id in this request.');
+      const q = filteredTransactions(db, subsidy.ledger_uuid, { lmsUserId: userId });
+      const origin = originOf(req);
+      return paginateEdx(
+        req,
+        () => countRows(q),
+        async (limit, offset) =>
+          (await transactionPage(q, limit, offset, { field: 'created', descending: false })).map((t) =>
+            transactionRepresentation(t, subsidy.unit, origin),
+          ),
+      );
+    },
+  );
 
   /**
    * Transaction status (`policy_redemption_status_url` upstream, the v1 TransactionViewSet's
@@ -289,7 +329,7 @@ export function transactionRoutes(app: ZodApp, ctx: ServiceContext<SubsidyDB>) {
    */
   app.get(
     '/api/v1/transactions/:uuid',
-    { onRequest: requireCaller, schema: { params: z.object({ uuid: z.string() }) } },
+    { onRequest: requireCaller, schema: { params: z.object({ uuid: z.string() }), errors: { 404: DetailError } } },
     async (req) => {
       const raw = req.params.uuid;
       if (!isUuid(raw)) throw detail(400, `${raw} is not a valid uuid.`);
