@@ -9,11 +9,11 @@ import { describeFinding, type FuzzReport, fuzzApp, type OpenapiDoc } from './op
  * Every operation of every app's OpenAPI document, fuzzed against the running stack: no 5xx, no
  * hang, every answer's status documented and its body matching the documented schema.
  *
- * Bounded in `npm test` (FUZZ_RUNS requests per operation, default 6); `npm run fuzz` runs longer
+ * Bounded in `npm test` (FUZZ_RUNS requests per operation, default 10); `npm run fuzz` runs longer
  * (FUZZ_RUNS, default 200). Each run prints its seed; FUZZ_SEED=<seed> repeats it.
  */
 const LONG = process.env.FUZZ_LONG === '1';
-const RUNS = Number(process.env.FUZZ_RUNS ?? (LONG ? 200 : 6));
+const RUNS = Number(process.env.FUZZ_RUNS ?? (LONG ? 200 : 10));
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 /** Generous: the machine is shared, and a request that never answers is what this catches. */
 const TIMEOUT_MS = 30_000;

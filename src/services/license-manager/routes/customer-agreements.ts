@@ -19,6 +19,7 @@ import { requireOperator } from '../../common/auth';
 import type { ServiceContext } from '../../common/service';
 import { AGREEMENT_READ_ROLES, canReadCustomer, readableCustomers } from '../permissions';
 import { agreementRepresentation } from '../representation';
+import { agreementPageSchema, agreementSchema } from '../response-schemas';
 import type { CustomerAgreementRow, LicenseManagerDB } from '../schema';
 import { findAgreement, type LmDb, loadPlanFacts, plansOfAgreements } from '../store';
 import { requireCaller } from './shared';
@@ -43,6 +44,7 @@ const agreementFields = {
 const createBody = z.object({ enterprise_customer_uuid: uuidField(), ...agreementFields });
 const patchBody = z.object({ enterprise_customer_uuid: z.unknown().optional(), ...agreementFields });
 
+const oneAgreement = { 200: agreementSchema };
 const agreementParams = z.object({ customer_agreement_uuid: z.string() });
 const readQuery = z.object({ active_plans_only: queryFlag(true) });
 const listQuery = z.object({
@@ -127,7 +129,11 @@ export function customerAgreementRoutes(app: ZodApp, { db }: ServiceContext<Lice
     '/api/v1/provisioning-admins/customer-agreement',
     {
       onRequest: requireOperator,
-      schema: { documentedBody: createBody, documentedResponses: { 201: z.unknown() }, errors: { 400: FieldErrorMap } },
+      schema: {
+        documentedBody: createBody,
+        documentedResponses: { 201: agreementSchema },
+        errors: { 400: FieldErrorMap },
+      },
     },
     async (req, reply) => {
       const body = parseBody(createBody, req.body);
@@ -150,7 +156,10 @@ export function customerAgreementRoutes(app: ZodApp, { db }: ServiceContext<Lice
 
   app.get(
     '/api/v1/provisioning-admins/customer-agreement/:customer_agreement_uuid',
-    { onRequest: requireOperator, schema: { params: agreementParams, errors: { 404: DetailError } } },
+    {
+      onRequest: requireOperator,
+      schema: { params: agreementParams, documentedResponses: oneAgreement, errors: { 404: DetailError } },
+    },
     async (req) => {
       const uuid = uuidParam(req.params.customer_agreement_uuid);
       const row = uuid ? await findAgreement(db, uuid) : undefined;
@@ -163,7 +172,12 @@ export function customerAgreementRoutes(app: ZodApp, { db }: ServiceContext<Lice
     '/api/v1/provisioning-admins/customer-agreement/:customer_agreement_uuid',
     {
       onRequest: requireOperator,
-      schema: { params: agreementParams, documentedBody: patchBody, errors: { 400: FieldErrorMap, 404: DetailError } },
+      schema: {
+        params: agreementParams,
+        documentedBody: patchBody,
+        documentedResponses: oneAgreement,
+        errors: { 400: FieldErrorMap, 404: DetailError },
+      },
     },
     async (req) => {
       const uuid = uuidParam(req.params.customer_agreement_uuid);
@@ -189,7 +203,7 @@ export function customerAgreementRoutes(app: ZodApp, { db }: ServiceContext<Lice
 
   app.get(
     '/api/v1/customer-agreement',
-    { onRequest: requireCaller, schema: { querystring: listQuery } },
+    { onRequest: requireCaller, schema: { querystring: listQuery, documentedResponses: { 200: agreementPageSchema } } },
     async (req) => {
       const scope = readableCustomers(requirePrincipal(req), AGREEMENT_READ_ROLES);
       const { enterprise_customer_uuid: customer, active_plans_only: activeOnly } = req.query;
@@ -220,7 +234,12 @@ export function customerAgreementRoutes(app: ZodApp, { db }: ServiceContext<Lice
     '/api/v1/customer-agreement/:customer_agreement_uuid',
     {
       onRequest: requireCaller,
-      schema: { params: agreementParams, querystring: readQuery, errors: { 404: DetailError } },
+      schema: {
+        params: agreementParams,
+        querystring: readQuery,
+        documentedResponses: oneAgreement,
+        errors: { 404: DetailError },
+      },
     },
     async (req) => {
       const principal = requirePrincipal(req);

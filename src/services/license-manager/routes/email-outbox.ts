@@ -6,6 +6,7 @@ import type { ZodApp } from '../../../lib/fastify/app';
 import { requireOperator } from '../../common/auth';
 import type { ServiceContext } from '../../common/service';
 import { outboxRepresentation } from '../outbox';
+import { outboxPageSchema } from '../response-schemas';
 import { EMAIL_KINDS, type LicenseManagerDB } from '../schema';
 
 const listQuery = z.object({
@@ -27,19 +28,23 @@ const listQuery = z.object({
  * (activation link, custom greeting/closing, plan and customer facts).
  */
 export function emailOutboxRoutes(app: ZodApp, { db }: ServiceContext<LicenseManagerDB>) {
-  app.get('/api/v1/email-outbox', { onRequest: requireOperator, schema: { querystring: listQuery } }, async (req) => {
-    const { enterprise_customer_uuid: customer, subscription_plan: plan, license, recipient, kind } = req.query;
-    let q = db.selectFrom('email_outbox');
-    if (customer) q = q.where('enterprise_customer_uuid', '=', customer);
-    if (plan) q = q.where('subscription_plan', '=', plan);
-    if (license) q = q.where('license', '=', license);
-    if (recipient) q = q.where(sql<string>`lower(recipient)`, '=', recipient.trim().toLowerCase());
-    if (kind) q = q.where('kind', '=', kind);
-    return paginate(
-      req,
-      () => countRows(q),
-      async (limit, offset) =>
-        (await q.selectAll().orderBy('id').limit(limit).offset(offset).execute()).map(outboxRepresentation),
-    );
-  });
+  app.get(
+    '/api/v1/email-outbox',
+    { onRequest: requireOperator, schema: { querystring: listQuery, documentedResponses: { 200: outboxPageSchema } } },
+    async (req) => {
+      const { enterprise_customer_uuid: customer, subscription_plan: plan, license, recipient, kind } = req.query;
+      let q = db.selectFrom('email_outbox');
+      if (customer) q = q.where('enterprise_customer_uuid', '=', customer);
+      if (plan) q = q.where('subscription_plan', '=', plan);
+      if (license) q = q.where('license', '=', license);
+      if (recipient) q = q.where(sql<string>`lower(recipient)`, '=', recipient.trim().toLowerCase());
+      if (kind) q = q.where('kind', '=', kind);
+      return paginate(
+        req,
+        () => countRows(q),
+        async (limit, offset) =>
+          (await q.selectAll().orderBy('id').limit(limit).offset(offset).execute()).map(outboxRepresentation),
+      );
+    },
+  );
 }

@@ -19,6 +19,7 @@ import {
   minimalAgreementRepresentation,
   minimalPlanRepresentation,
 } from '../representation';
+import { learnerLicensePageSchema, learnerLicenseSchema, licensePageSchema } from '../response-schemas';
 import type { CustomerAgreementRow, LicenseManagerDB, LicenseRow } from '../schema';
 import { findAgreement, findPlan, type LmDb, loadPlanFacts, type PlanView, plansOfAgreements } from '../store';
 import { filtersOf, licenseFilterQuery, messageError, planParams, requireCaller } from './shared';
@@ -129,7 +130,11 @@ export function learnerLicenseRoutes(app: ZodApp, ctx: ServiceContext<LicenseMan
     '/api/v1/learner-licenses',
     {
       onRequest: requireCaller,
-      schema: { querystring: learnerLicensesQuery, errors: { 400: [MessageError, FieldErrorMap] } },
+      schema: {
+        querystring: learnerLicensesQuery,
+        documentedResponses: { 200: learnerLicensePageSchema },
+        errors: { 400: [MessageError, FieldErrorMap] },
+      },
     },
     async (req) => {
       const principal = requirePrincipal(req);
@@ -197,7 +202,11 @@ export function learnerLicenseRoutes(app: ZodApp, ctx: ServiceContext<LicenseMan
     '/api/v1/license-activation',
     {
       onRequest: requireCaller,
-      schema: { querystring: activationQuery, errors: { 400: MessageError, 404: MessageError, 422: MessageError } },
+      schema: {
+        querystring: activationQuery,
+        documentedResponses: { 200: learnerLicenseSchema },
+        errors: { 400: MessageError, 404: MessageError, 422: MessageError },
+      },
     },
     async (req) => {
       const principal = requirePrincipal(req);
@@ -251,7 +260,7 @@ export function learnerLicenseRoutes(app: ZodApp, ctx: ServiceContext<LicenseMan
 
   app.get(
     '/api/v1/subscriptions/:subscription_uuid/license',
-    { onRequest: requireCaller, schema: { params: planParams } },
+    { onRequest: requireCaller, schema: { params: planParams, documentedResponses: { 200: licensePageSchema } } },
     async (req) => {
       const principal = requirePrincipal(req);
       const uuid = uuidParam(req.params.subscription_uuid);
@@ -288,7 +297,11 @@ export function learnerLicenseRoutes(app: ZodApp, ctx: ServiceContext<LicenseMan
     '/api/v1/customer-agreement/:customer_agreement_uuid/auto-apply',
     {
       onRequest: requireCaller,
-      schema: { params: agreementParams, errors: { 400: MessageError, 404: DetailError, 422: MessageError } },
+      schema: {
+        params: agreementParams,
+        documentedResponses: { 200: learnerLicenseSchema },
+        errors: { 400: MessageError, 404: DetailError, 422: MessageError },
+      },
     },
     async (req) => autoApply(requirePrincipal(req), req.params.customer_agreement_uuid),
   );

@@ -20,6 +20,7 @@ import { assignedLicenses, licenseConditions, lockPlan, revokeAll, touchRemindDa
 import { TRANSITIONS } from '../license-transitions';
 import { enqueueEmails, reminderEmail } from '../outbox';
 import { SUBSCRIPTIONS_ADMIN_ROLES } from '../permissions';
+import { assignmentSchema } from '../response-schemas';
 import type { LicenseManagerDB } from '../schema';
 import type { LmDb, PlanView } from '../store';
 import {
@@ -158,6 +159,7 @@ export function licenseActionRoutes(app: ZodApp, { db }: ServiceContext<LicenseM
     `${BASE}/assign`,
     action({
       documentedBody: assignBody,
+      documentedResponses: { 200: assignmentSchema },
       errors: { 400: [FieldErrorMap, MessageError], 404: DetailError, 422: MessageError },
     }),
     async (req) => {

@@ -10,6 +10,7 @@ import { uniqueEmails } from '../assignment-rules';
 import { compareLearnerLicenses } from '../license-transitions';
 import { activationLink } from '../outbox';
 import { isCurrent, iso } from '../representation';
+import { licensesForEmailsSchema } from '../response-schemas';
 import type { LicenseManagerDB } from '../schema';
 
 /** One call answers for a whole bulk-enrollment request (upstream's pair limit is 500 per request). */
@@ -46,7 +47,11 @@ export function licensesForEmailsRoutes(app: ZodApp, { db }: ServiceContext<Lice
     '/api/v1/licenses-for-emails',
     {
       onRequest: requireOperator,
-      schema: { documentedBody: lookupBody, errors: { 400: FieldErrorMap, 404: DetailError } },
+      schema: {
+        documentedBody: lookupBody,
+        documentedResponses: { 200: licensesForEmailsSchema },
+        errors: { 400: FieldErrorMap, 404: DetailError },
+      },
     },
     async (req) => {
       const body = parseBody(lookupBody, req.body);

@@ -11,6 +11,7 @@ import { type LicenseFilters, licenseConditions, parseOrdering } from '../licens
 import { activationLink } from '../outbox';
 import { SUBSCRIPTIONS_ADMIN_ROLES } from '../permissions';
 import { iso, licenseRepresentation } from '../representation';
+import { licenseListSchema, licenseOverviewSchema, licenseSchema } from '../response-schemas';
 import type { LicenseManagerDB } from '../schema';
 import { filtersOf, licenseFilterQuery, planFor, planParams, requireCaller } from './shared';
 
@@ -48,7 +49,15 @@ export function licenseReadRoutes(app: ZodApp, { db }: ServiceContext<LicenseMan
 
   app.get(
     BASE,
-    { onRequest: requireCaller, schema: { params: planParams, querystring: listQuery, errors: { 404: DetailError } } },
+    {
+      onRequest: requireCaller,
+      schema: {
+        params: planParams,
+        querystring: listQuery,
+        documentedResponses: { 200: licenseListSchema },
+        errors: { 404: DetailError },
+      },
+    },
     async (req) => {
       const plan = await adminPlan(req, req.params.subscription_uuid);
       const q = filtered(plan.uuid, { ...filtersOf(req.query), activeOnly: req.query.active_only });
@@ -70,7 +79,15 @@ export function licenseReadRoutes(app: ZodApp, { db }: ServiceContext<LicenseMan
 
   app.get(
     `${BASE}/overview`,
-    { onRequest: requireCaller, schema: { params: planParams, querystring: listQuery, errors: { 404: DetailError } } },
+    {
+      onRequest: requireCaller,
+      schema: {
+        params: planParams,
+        querystring: listQuery,
+        documentedResponses: { 200: licenseOverviewSchema },
+        errors: { 404: DetailError },
+      },
+    },
     async (req) => {
       const plan = await adminPlan(req, req.params.subscription_uuid);
       const rows = await filtered(plan.uuid, { ...filtersOf(req.query), activeOnly: req.query.active_only })
@@ -123,7 +140,10 @@ export function licenseReadRoutes(app: ZodApp, { db }: ServiceContext<LicenseMan
 
   app.get(
     `${BASE}/:license_uuid`,
-    { onRequest: requireCaller, schema: { params: licenseParams, errors: { 404: DetailError } } },
+    {
+      onRequest: requireCaller,
+      schema: { params: licenseParams, documentedResponses: { 200: licenseSchema }, errors: { 404: DetailError } },
+    },
     async (req) => {
       const plan = await adminPlan(req, req.params.subscription_uuid);
       const uuid = uuidParam(req.params.license_uuid);

@@ -10,6 +10,7 @@ import { detail, notFound } from '../../../lib/http-errors';
 import type { ServiceContext } from '../../common/service';
 import { readableCustomers, SUBSCRIPTIONS_ADMIN_ROLES, SUBSCRIPTIONS_LEARNER_OR_ADMIN_ROLES } from '../permissions';
 import { planRepresentation } from '../representation';
+import { planPageSchema, planSchema } from '../response-schemas';
 import type { LicenseManagerDB } from '../schema';
 import { loadPlanFacts, selectPlans } from '../store';
 import { paginatePlans, planFor, planParams, requireCaller } from './shared';
@@ -39,7 +40,14 @@ export function planRoutes(app: ZodApp, { db }: ServiceContext<LicenseManagerDB>
 
   app.get(
     '/api/v1/subscriptions',
-    { onRequest: requireCaller, schema: { querystring: adminListQuery, errors: { 400: DetailError } } },
+    {
+      onRequest: requireCaller,
+      schema: {
+        querystring: adminListQuery,
+        documentedResponses: { 200: planPageSchema },
+        errors: { 400: DetailError },
+      },
+    },
     async (req) => {
       const scope = readableCustomers(requirePrincipal(req), SUBSCRIPTIONS_ADMIN_ROLES);
       const { enterprise_customer_uuid: customer, current } = req.query;
@@ -60,7 +68,10 @@ export function planRoutes(app: ZodApp, { db }: ServiceContext<LicenseManagerDB>
 
   app.get(
     '/api/v1/subscriptions/:subscription_uuid',
-    { onRequest: requireCaller, schema: { params: planParams, errors: { 404: DetailError } } },
+    {
+      onRequest: requireCaller,
+      schema: { params: planParams, documentedResponses: { 200: planSchema }, errors: { 404: DetailError } },
+    },
     async (req) => {
       const plan = await planFor(db, req, req.params.subscription_uuid, SUBSCRIPTIONS_ADMIN_ROLES);
       if (!plan) throw notFound();
@@ -70,7 +81,10 @@ export function planRoutes(app: ZodApp, { db }: ServiceContext<LicenseManagerDB>
 
   app.get(
     '/api/v1/learner-subscriptions',
-    { onRequest: requireCaller, schema: { querystring: learnerListQuery } },
+    {
+      onRequest: requireCaller,
+      schema: { querystring: learnerListQuery, documentedResponses: { 200: planPageSchema } },
+    },
     async (req) => {
       const scope = readableCustomers(requirePrincipal(req), SUBSCRIPTIONS_LEARNER_OR_ADMIN_ROLES);
       const customer = req.query.enterprise_customer_uuid;

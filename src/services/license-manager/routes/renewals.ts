@@ -20,6 +20,7 @@ import { isUniqueViolation } from '../../../lib/pg-errors';
 import { requireOperator } from '../../common/auth';
 import type { ServiceContext } from '../../common/service';
 import { renewalRepresentation } from '../representation';
+import { renewalPageSchema, renewalSchema } from '../response-schemas';
 import { LICENSE_TYPES_TO_COPY, type LicenseManagerDB, type RenewalRow } from '../schema';
 import { findRenewal, type LmDb } from '../store';
 
@@ -152,7 +153,7 @@ export function renewalRoutes(app: ZodApp, { db }: ServiceContext<LicenseManager
       schema: {
         documentedBody: createBody,
         // 200 the same renewal again; 422 the renewal that already holds either plan.
-        documentedResponses: { 200: z.unknown(), 201: z.unknown(), 422: z.unknown() },
+        documentedResponses: { 200: renewalSchema, 201: renewalSchema, 422: renewalSchema },
         errors: { 400: FieldErrorMap },
       },
     },
@@ -194,24 +195,31 @@ export function renewalRoutes(app: ZodApp, { db }: ServiceContext<LicenseManager
     },
   );
 
-  app.get(PATH, { onRequest: requireOperator, schema: { querystring: listQuery } }, async (req) => {
-    let q = db.selectFrom('subscription_plan_renewals');
-    if (req.query.prior_subscription_plan)
-      q = q.where('prior_subscription_plan', '=', req.query.prior_subscription_plan);
-    if (req.query.renewed_subscription_plan) {
-      q = q.where('renewed_subscription_plan', '=', req.query.renewed_subscription_plan);
-    }
-    return paginate(
-      req,
-      () => countRows(q),
-      async (limit, offset) =>
-        renderRenewals(db, await q.selectAll().orderBy('id').limit(limit).offset(offset).execute()),
-    );
-  });
+  app.get(
+    PATH,
+    { onRequest: requireOperator, schema: { querystring: listQuery, documentedResponses: { 200: renewalPageSchema } } },
+    async (req) => {
+      let q = db.selectFrom('subscription_plan_renewals');
+      if (req.query.prior_subscription_plan)
+        q = q.where('prior_subscription_plan', '=', req.query.prior_subscription_plan);
+      if (req.query.renewed_subscription_plan) {
+        q = q.where('renewed_subscription_plan', '=', req.query.renewed_subscription_plan);
+      }
+      return paginate(
+        req,
+        () => countRows(q),
+        async (limit, offset) =>
+          renderRenewals(db, await q.selectAll().orderBy('id').limit(limit).offset(offset).execute()),
+      );
+    },
+  );
 
   app.get(
     `${PATH}/:id`,
-    { onRequest: requireOperator, schema: { params: renewalParams, errors: { 404: DetailError } } },
+    {
+      onRequest: requireOperator,
+      schema: { params: renewalParams, documentedResponses: { 200: renewalSchema }, errors: { 404: DetailError } },
+    },
     async (req) => {
       const id = intParam(req.params.id, 'integer', { min: 1 });
       const row = id === undefined ? undefined : await findRenewal(db, id);

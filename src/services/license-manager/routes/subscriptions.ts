@@ -27,6 +27,7 @@ import { isUniqueViolation } from '../../../lib/pg-errors';
 import { requireOperator } from '../../common/auth';
 import type { ServiceContext } from '../../common/service';
 import { provisioningPlanListItem, provisioningPlanRepresentation } from '../representation';
+import { provisioningPlanPageSchema, provisioningPlanSchema } from '../response-schemas';
 import { CHANGE_REASONS, type LicenseManagerDB } from '../schema';
 import {
   addUnassignedLicenses,
@@ -108,6 +109,7 @@ const patchBody = z.object({
   should_auto_apply_licenses: planFields.should_auto_apply_licenses,
 });
 
+const onePlan = { 200: provisioningPlanSchema };
 const planParams = z.object({ subscription_uuid: z.string() });
 const listQuery = z.object({
   enterprise_customer_uuid: optionalUuidQuery(),
@@ -182,7 +184,11 @@ export function subscriptionRoutes(app: ZodApp, { db }: ServiceContext<LicenseMa
     '/api/v1/provisioning-admins/subscriptions',
     {
       onRequest: requireOperator,
-      schema: { documentedBody: createBody, documentedResponses: { 201: z.unknown() }, errors: { 400: WrappedError } },
+      schema: {
+        documentedBody: createBody,
+        documentedResponses: { 201: provisioningPlanSchema },
+        errors: { 400: WrappedError },
+      },
     },
     async (req, reply) => {
       const body = parseBody(createBody, req.body, wrap);
@@ -233,7 +239,10 @@ export function subscriptionRoutes(app: ZodApp, { db }: ServiceContext<LicenseMa
 
   app.get(
     '/api/v1/provisioning-admins/subscriptions',
-    { onRequest: requireOperator, schema: { querystring: listQuery } },
+    {
+      onRequest: requireOperator,
+      schema: { querystring: listQuery, documentedResponses: { 200: provisioningPlanPageSchema } },
+    },
     async (req) => {
       const { enterprise_customer_uuid: customer, customer_agreement: agreement } = req.query;
       const activeOnly = req.query.active_plans_only && !req.query.include_inactive;
@@ -247,7 +256,10 @@ export function subscriptionRoutes(app: ZodApp, { db }: ServiceContext<LicenseMa
 
   app.get(
     '/api/v1/provisioning-admins/subscriptions/:subscription_uuid',
-    { onRequest: requireOperator, schema: { params: planParams, errors: { 404: WrappedError } } },
+    {
+      onRequest: requireOperator,
+      schema: { params: planParams, documentedResponses: onePlan, errors: { 404: WrappedError } },
+    },
     async (req) => {
       const uuid = uuidParam(req.params.subscription_uuid);
       if (!uuid) throw NOT_FOUND();
@@ -259,7 +271,12 @@ export function subscriptionRoutes(app: ZodApp, { db }: ServiceContext<LicenseMa
     '/api/v1/provisioning-admins/subscriptions/:subscription_uuid',
     {
       onRequest: requireOperator,
-      schema: { params: planParams, documentedBody: patchBody, errors: { 400: WrappedError, 404: WrappedError } },
+      schema: {
+        params: planParams,
+        documentedBody: patchBody,
+        documentedResponses: onePlan,
+        errors: { 400: WrappedError, 404: WrappedError },
+      },
     },
     async (req) => {
       const uuid = uuidParam(req.params.subscription_uuid);

@@ -10,6 +10,7 @@ import { metadataField } from '../fields';
 import { isSubsidyExpired } from '../ledger-rules';
 import { PERMISSIONS } from '../permissions';
 import { adjustmentRepresentation, depositRepresentation } from '../representation';
+import { adjustmentSchema, depositSchema } from '../response-schemas';
 import { ADJUSTMENT_REASONS, SALES_CONTRACT_PROVIDERS, type SubsidyDB } from '../schema';
 import { createAdjustment, createDeposit } from '../store';
 import { permittedSubsidy } from './shared';
@@ -51,7 +52,7 @@ export function depositRoutes(app: ZodApp, { db }: ServiceContext<SubsidyDB>) {
       schema: {
         params,
         documentedBody: depositBody,
-        documentedResponses: { 200: z.unknown(), 201: z.unknown() },
+        documentedResponses: { 200: depositSchema, 201: depositSchema },
         errors: { 400: FieldErrorMap, 422: CodedDetailError },
       },
     },
@@ -82,7 +83,7 @@ export function depositRoutes(app: ZodApp, { db }: ServiceContext<SubsidyDB>) {
       schema: {
         params,
         documentedBody: adjustmentBody,
-        documentedResponses: { 200: z.unknown(), 201: z.unknown() },
+        documentedResponses: { 200: adjustmentSchema, 201: adjustmentSchema },
         errors: { 400: FieldErrorMap, 422: CodedDetailError },
       },
     },

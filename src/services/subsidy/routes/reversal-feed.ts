@@ -3,6 +3,7 @@ import { dateTimeField, intField } from '../../../lib/drf/fields';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { requireOperator } from '../../common/auth';
 import type { ServiceContext } from '../../common/service';
+import { reversalFeedSchema } from '../response-schemas';
 import type { SubsidyDB } from '../schema';
 import { reversalsSince } from '../store';
 
@@ -20,7 +21,7 @@ const query = z.object({
 export function reversalFeedRoutes(app: ZodApp, { db }: ServiceContext<SubsidyDB>) {
   app.get(
     '/api/v1/transaction-reversals',
-    { onRequest: requireOperator, schema: { querystring: query } },
+    { onRequest: requireOperator, schema: { querystring: query, documentedResponses: { 200: reversalFeedSchema } } },
     async (req) => {
       const rows = await reversalsSince(db, req.query.created_after, req.query.limit ?? 500);
       return {

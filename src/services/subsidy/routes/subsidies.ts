@@ -25,6 +25,7 @@ import { requiredTextQuery, requiredUserIdQuery, uuidQuery } from '../fields';
 import { isSubsidyActive } from '../ledger-rules';
 import { holds, PERMISSIONS, readableCustomers, readsEveryCustomer, requirePermission } from '../permissions';
 import { subsidyRepresentation, transactionRepresentation } from '../representation';
+import { aggregatesByLearnerSchema, canRedeemSchema, subsidyPageSchema, subsidySchema } from '../response-schemas';
 import { REFERENCE_TYPES, REVENUE_CATEGORIES, type SubsidyDB, UNITS } from '../schema';
 import {
   aggregatesByLearner,
@@ -213,7 +214,7 @@ function viewsetRoutes(app: ZodApp, ctx: ServiceContext<SubsidyDB>) {
       onRequest: requireOperatorSomewhere,
       schema: {
         documentedBody: z.union([createBody, legacyCreateBody]),
-        documentedResponses: { 200: z.unknown(), 201: z.unknown() },
+        documentedResponses: { 200: subsidySchema, 201: subsidySchema },
         errors: { 400: [MessageError, FieldErrorMap] },
       },
     },
@@ -286,7 +287,11 @@ function viewsetRoutes(app: ZodApp, ctx: ServiceContext<SubsidyDB>) {
     '/api/v1/subsidies',
     {
       onRequest: requireCaller,
-      schema: { documentedQuery: listQueryDoc, errors: { 400: [DetailError, FieldErrorMap] } },
+      schema: {
+        documentedQuery: listQueryDoc,
+        documentedResponses: { 200: subsidyPageSchema },
+        errors: { 400: [DetailError, FieldErrorMap] },
+      },
     },
     async (req) => {
       const principal = requirePrincipal(req);
@@ -316,7 +321,10 @@ function viewsetRoutes(app: ZodApp, ctx: ServiceContext<SubsidyDB>) {
 
   app.get(
     '/api/v1/subsidies/:uuid',
-    { onRequest: requireCaller, schema: { params, errors: { 404: DetailError } } },
+    {
+      onRequest: requireCaller,
+      schema: { params, documentedResponses: { 200: subsidySchema }, errors: { 404: DetailError } },
+    },
     async (req) => {
       const subsidy = await subsidyOf(req);
       // Upstream answers 403 here too (no customer, no permission). A caller who may read every
@@ -349,14 +357,21 @@ function viewsetRoutes(app: ZodApp, ctx: ServiceContext<SubsidyDB>) {
     return json;
   };
   const updateErrors = { 400: FieldErrorMap, 404: DetailError };
+  const updated = { 200: subsidySchema };
   app.put(
     '/api/v1/subsidies/:uuid',
-    { onRequest: requireOperatorSomewhere, schema: { params, documentedBody: putBody, errors: updateErrors } },
+    {
+      onRequest: requireOperatorSomewhere,
+      schema: { params, documentedBody: putBody, documentedResponses: updated, errors: updateErrors },
+    },
     update(false),
   );
   app.patch(
     '/api/v1/subsidies/:uuid',
-    { onRequest: requireOperatorSomewhere, schema: { params, documentedBody: patchBody, errors: updateErrors } },
+    {
+      onRequest: requireOperatorSomewhere,
+      schema: { params, documentedBody: patchBody, documentedResponses: updated, errors: updateErrors },
+    },
     update(true),
   );
 
@@ -383,6 +398,7 @@ function viewsetRoutes(app: ZodApp, ctx: ServiceContext<SubsidyDB>) {
       schema: {
         params,
         documentedQuery: canRedeemQuery,
+        documentedResponses: { 200: canRedeemSchema },
         // 422 content not in the catalog; 502 / 503 the catalog refused or could not be reached.
         errors: { 400: [DetailError, FieldErrorMap], 422: DetailError, 502: DetailError, 503: DetailError },
       },
@@ -411,7 +427,15 @@ function viewsetRoutes(app: ZodApp, ctx: ServiceContext<SubsidyDB>) {
 
   app.get(
     '/api/v1/subsidies/:uuid/aggregates-by-learner',
-    { onRequest: requireCaller, schema: { params, documentedQuery: aggregatesQuery, errors: { 400: FieldErrorMap } } },
+    {
+      onRequest: requireCaller,
+      schema: {
+        params,
+        documentedQuery: aggregatesQuery,
+        documentedResponses: { 200: aggregatesByLearnerSchema },
+        errors: { 400: FieldErrorMap },
+      },
+    },
     async (req) => {
       const subsidy = await permitted(req, PERMISSIONS.readSubsidies);
       const { subsidy_access_policy_uuid: policy } = parseQuery(aggregatesQuery, req.query);

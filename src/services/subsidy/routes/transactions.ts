@@ -32,6 +32,7 @@ import {
 import { emailForLearner } from '../lms';
 import { accessTo, holds, PERMISSIONS, requirePermission } from '../permissions';
 import { transactionRepresentation } from '../representation';
+import { edxPageSchema, transactionListSchema, transactionSchema } from '../response-schemas';
 import { type SubsidyDB, TRANSACTION_STATES } from '../schema';
 import {
   committedUnreversed,
@@ -88,6 +89,7 @@ const reverseBody = z.object({ idempotency_key: textField(255).optional() });
 
 /** A transaction's state change: its body's field errors, no such transaction, or a change the ledger refuses. */
 const txErrors = { 400: FieldErrorMap, 404: DetailError, 422: CodedDetailError };
+const oneTx = { 200: transactionSchema };
 const pageOnly = z.object({ page: z.string().optional(), page_size: z.string().optional() });
 
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
@@ -118,7 +120,15 @@ export function transactionRoutes(app: ZodApp, ctx: ServiceContext<SubsidyDB>) {
 
   app.get(
     BASE,
-    { onRequest: requireCaller, schema: { params, documentedQuery: listQuery, errors: { 400: FieldErrorMap } } },
+    {
+      onRequest: requireCaller,
+      schema: {
+        params,
+        documentedQuery: listQuery,
+        documentedResponses: { 200: transactionListSchema },
+        errors: { 400: FieldErrorMap },
+      },
+    },
     async (req) => {
       const subsidy = await permittedSubsidy(db, req, PERMISSIONS.readAllTransactions);
       const query = parseBody(listQuery, req.query);
@@ -169,7 +179,7 @@ export function transactionRoutes(app: ZodApp, ctx: ServiceContext<SubsidyDB>) {
       schema: {
         params,
         documentedBody: reserveBody,
-        documentedResponses: { 200: z.unknown(), 201: z.unknown() },
+        documentedResponses: { 200: transactionSchema, 201: transactionSchema },
         // 422 refused by the ledger; 502 / 503 the catalog refused or could not be reached.
         errors: { 400: FieldErrorMap, 422: CodedDetailError, 502: DetailError, 503: DetailError },
       },
@@ -228,7 +238,7 @@ export function transactionRoutes(app: ZodApp, ctx: ServiceContext<SubsidyDB>) {
     `${BASE}/:tx_uuid/commit`,
     {
       onRequest: requireOperatorSomewhere,
-      schema: { params: txParams, documentedBody: commitBody, errors: txErrors },
+      schema: { params: txParams, documentedBody: commitBody, documentedResponses: oneTx, errors: txErrors },
     },
     async (req) => {
       const subsidy = await permittedSubsidy(db, req, PERMISSIONS.createTransactions);
@@ -253,7 +263,7 @@ export function transactionRoutes(app: ZodApp, ctx: ServiceContext<SubsidyDB>) {
     `${BASE}/:tx_uuid/fail`,
     {
       onRequest: requireOperatorSomewhere,
-      schema: { params: txParams, documentedBody: failBody, errors: txErrors },
+      schema: { params: txParams, documentedBody: failBody, documentedResponses: oneTx, errors: txErrors },
     },
     async (req) => {
       const subsidy = await permittedSubsidy(db, req, PERMISSIONS.createTransactions);
@@ -277,7 +287,7 @@ export function transactionRoutes(app: ZodApp, ctx: ServiceContext<SubsidyDB>) {
       schema: {
         params: txParams,
         documentedBody: reverseBody,
-        documentedResponses: { 200: z.unknown(), 201: z.unknown() },
+        documentedResponses: { 200: transactionSchema, 201: transactionSchema },
         errors: txErrors,
       },
     },
@@ -303,7 +313,15 @@ export function transactionRoutes(app: ZodApp, ctx: ServiceContext<SubsidyDB>) {
    */
   app.get(
     '/api/v2/subsidies/:uuid/transactions',
-    { onRequest: requireCaller, schema: { params, documentedQuery: pageOnly, errors: { 404: DetailError } } },
+    {
+      onRequest: requireCaller,
+      schema: {
+        params,
+        documentedQuery: pageOnly,
+        documentedResponses: { 200: edxPageSchema(transactionSchema) },
+        errors: { 404: DetailError },
+      },
+    },
     async (req) => {
       const subsidy = await permittedSubsidy(db, req, PERMISSIONS.readTransactions);
       const userId = requirePrincipal(req).userId;
@@ -329,7 +347,14 @@ export function transactionRoutes(app: ZodApp, ctx: ServiceContext<SubsidyDB>) {
    */
   app.get(
     '/api/v1/transactions/:uuid',
-    { onRequest: requireCaller, schema: { params: z.object({ uuid: z.string() }), errors: { 404: DetailError } } },
+    {
+      onRequest: requireCaller,
+      schema: {
+        params: z.object({ uuid: z.string() }),
+        documentedResponses: { 200: transactionSchema },
+        errors: { 404: DetailError },
+      },
+    },
     async (req) => {
       const raw = req.params.uuid;
       if (!isUuid(raw)) throw detail(400, `${raw} is not a valid uuid.`);
