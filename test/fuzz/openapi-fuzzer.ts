@@ -52,7 +52,17 @@ export interface FuzzRequest {
   path: string;
   query: Array<[string, string]>;
   body?: unknown;
+  /** Instead of `body` as JSON: these bytes, with this content type (malformed JSON, another media type). */
+  raw?: { text: string; contentType: string };
 }
+
+/** Bodies no JSON encoder would send: the body parser's own refusals must be documented answers too. */
+const RAW_BODIES = [
+  { text: '{"email": ', contentType: 'application/json' },
+  { text: 'not json', contentType: 'application/json' },
+  { text: 'email=a@example.com', contentType: 'application/x-www-form-urlencoded' },
+  { text: 'hello', contentType: 'text/plain' },
+];
 
 export interface Finding {
   operation: string;
@@ -108,6 +118,10 @@ class Generator {
     private readonly known: KnownValues,
   ) {}
 
+  resolvePublic(schema: Schema): Schema {
+    return this.resolve(schema);
+  }
+
   private resolve(schema: Schema): Schema {
     const ref = schema.$ref;
     if (typeof ref !== 'string') return schema;
@@ -127,10 +141,10 @@ class Generator {
     const valid = this.valid(this.resolve(schema ?? {}), name, depth);
     const hostile = this.hostile(this.resolve(schema ?? {}));
     const arbs: Array<{ weight: number; arbitrary: fc.Arbitrary<unknown> }> = [
-      { weight: 5, arbitrary: valid },
-      { weight: 1, arbitrary: hostile },
+      { weight: 4, arbitrary: valid },
+      { weight: 2, arbitrary: hostile },
     ];
-    if (known.length > 0) arbs.push({ weight: 6, arbitrary: fc.constantFrom(...known) });
+    if (known.length > 0) arbs.push({ weight: 5, arbitrary: fc.constantFrom(...known) });
     return fc.oneof(...arbs);
   }
 
@@ -144,10 +158,12 @@ class Generator {
       if (max !== undefined) ints.push(max, max + 1);
     }
     return fc.oneof(
-      fc.constantFrom(...NASTY_STRINGS),
-      fc.constantFrom(...NASTY_NUMBERS, ...ints),
-      fc.constantFrom(null, true, false, [], {}),
-      anyJson,
+      // A number's own bounds, and one past them, most of all.
+      { weight: ints.length > 0 ? 4 : 0, arbitrary: ints.length > 0 ? fc.constantFrom(...ints) : fc.constant(0) },
+      { weight: 2, arbitrary: fc.constantFrom(...NASTY_STRINGS) },
+      { weight: 2, arbitrary: fc.constantFrom(...NASTY_NUMBERS) },
+      { weight: 1, arbitrary: fc.constantFrom(null, true, false, [], {}) },
+      { weight: 1, arbitrary: anyJson },
     );
   }
 
@@ -259,6 +275,23 @@ class Generator {
   }
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The integer properties of an object schema, each with the values one past its bounds. */
+function integerFields(schema: Schema): Array<[string, number[]]> {
+  const out: Array<[string, number[]]> = [];
+  for (const [name, prop] of Object.entries((schema.properties ?? {}) as Record<string, Schema>)) {
+    const options = [prop, ...(((prop.anyOf ?? prop.oneOf ?? []) as Schema[]) || [])];
+    const int = options.find((o) => typeOf(o).includes('integer'));
+    if (!int) continue;
+    const values = [int.maximum, int.minimum]
+      .filter((b): b is number => typeof b === 'number')
+      .map((b, i) => (i === 0 ? b + 1 : b - 1));
+    if (values.length > 0) out.push([name, values]);
+  }
+  return out;
+}
+
 const typeOf = (schema: Schema): string[] =>
   Array.isArray(schema.type) ? (schema.type as string[]) : typeof schema.type === 'string' ? [schema.type] : [];
 
@@ -323,17 +356,23 @@ export async function fuzzApp(opts: FuzzOptions): Promise<FuzzReport> {
         requiredKeys: queryParams.filter((p) => p.required).map((p) => p.name),
       });
       const bodyArb = bodySchema ? gen.value(bodySchema, undefined) : fc.constant(undefined);
-      const requestArb = fc
-        .record({ token: fc.constantFrom(...tokenNames), path: pathArb, query: queryArb, body: bodyArb })
-        .map(
-          (r): FuzzRequest => ({
-            token: r.token,
-            method: method.toUpperCase(),
-            path: path.replace(/\{(\w+)\}/g, (_, name: string) => pathSegment(r.path[name])),
-            query: Object.entries(r.query).flatMap(([k, v]) => queryPairs(k, v)),
-            body: r.body,
-          }),
-        );
+      const rawArb = bodySchema
+        ? fc.option(fc.constantFrom(...RAW_BODIES), { freq: 12, nil: undefined })
+        : fc.constant(undefined);
+      // The operator's token most often: most routes refuse the others before they read the input.
+      const tokenArb = fc.oneof(
+        ...tokenNames.map((t) => ({ weight: t === 'operator' ? tokenNames.length : 1, arbitrary: fc.constant(t) })),
+      );
+      const recordArb = fc.record({ token: tokenArb, path: pathArb, query: queryArb, body: bodyArb, raw: rawArb });
+      type RequestRecord = typeof recordArb extends fc.Arbitrary<infer R> ? R : never;
+      const toRequest = (r: RequestRecord): FuzzRequest => ({
+        token: r.token,
+        method: method.toUpperCase(),
+        path: path.replace(/\{(\w+)\}/g, (_, name: string) => pathSegment(r.path[name])),
+        query: Object.entries(r.query).flatMap(([k, v]) => queryPairs(k, v)),
+        ...(r.raw ? { raw: r.raw } : { body: r.body }),
+      });
+      const requestArb = recordArb.map(toRequest);
 
       const seed = operationSeed(opts.seed, operation);
       let last: Finding | undefined;
@@ -348,6 +387,39 @@ export async function fuzzApp(opts: FuzzOptions): Promise<FuzzReport> {
         }),
         { seed, numRuns: opts.runsPerOperation, endOnFailure: true },
       );
+      // Then every integer of the operation at one past each of its bounds, with the operator's token and
+      // the known records in the path: the answer must be the field's 400 (or no match), never a 5xx.
+      if (!result.failed) {
+        const [base] = fc.sample(recordArb, { seed, numRuns: 1 });
+        const bodyFields = bodySchema ? integerFields(gen.resolvePublic(bodySchema)) : [];
+        const queryFields = queryParams.flatMap((p) => integerFields({ properties: { [p.name]: p.schema ?? {} } }));
+        const knownPath = Object.fromEntries(
+          pathParams.map((p) => [
+            p.name,
+            opts.known[p.name === 'uuid' && uuidName ? uuidName : p.name]?.[0] ?? base?.path[p.name],
+          ]),
+        );
+        for (const [where, fields] of [
+          ['query', queryFields],
+          ['body', bodyFields],
+        ] as const) {
+          for (const [field, values] of fields) {
+            for (const v of values) {
+              if (!base || last) break;
+              const rec = {
+                ...base,
+                token: 'operator' in opts.tokens ? 'operator' : base.token,
+                path: knownPath,
+                raw: undefined,
+              };
+              if (where === 'query') rec.query = { ...base.query, [field]: v };
+              else rec.body = { ...(isObject(base.body) ? base.body : {}), [field]: v };
+              last = await exercise(toRequest(rec));
+            }
+          }
+        }
+        if (last) report.findings.push(last);
+      }
       if (result.failed && last) report.findings.push(last);
       else if (result.failed) {
         report.findings.push({
@@ -364,7 +436,8 @@ export async function fuzzApp(opts: FuzzOptions): Promise<FuzzReport> {
         const headers: Record<string, string> = {};
         const token = opts.tokens[req.token];
         if (token) headers.authorization = `JWT ${token}`;
-        if (req.body !== undefined) headers['content-type'] = 'application/json';
+        if (req.raw) headers['content-type'] = req.raw.contentType;
+        else if (req.body !== undefined) headers['content-type'] = 'application/json';
         report.requests++;
         const found = (problem: string, status?: number, body?: string): Finding => ({
           operation,
@@ -380,7 +453,7 @@ export async function fuzzApp(opts: FuzzOptions): Promise<FuzzReport> {
           res = await fetch(url, {
             method: req.method,
             headers,
-            body: req.body === undefined ? undefined : JSON.stringify(req.body),
+            body: req.raw ? req.raw.text : req.body === undefined ? undefined : JSON.stringify(req.body),
             signal: AbortSignal.timeout(opts.timeoutMs),
           });
           text = await res.text();
@@ -437,6 +510,7 @@ export function describeFinding(f: Finding): string {
   return [
     `${f.operation}: ${f.problem}`,
     `  request (token ${f.request.token}): ${f.request.method} ${f.request.path}${q ? `?${q}` : ''}`,
+    f.request.raw ? `  raw body (${f.request.raw.contentType}): ${f.request.raw.text}` : undefined,
     f.request.body === undefined ? undefined : `  body: ${JSON.stringify(f.request.body)?.slice(0, 1000)}`,
     f.status === undefined ? undefined : `  answer ${f.status}: ${f.body ?? ''}`,
     `  operation seed ${f.seed}`,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ATTEMPT_OUTCOMES } from '../../access/learner-credit/redemption-store';
 import { CUSTOMER_ROLES } from '../../lib/customer-access';
-import { intQuery } from '../../lib/drf/fields';
+import { intQuery, queryText } from '../../lib/drf/fields';
 import { pageQuery, pageSchema } from '../../lib/drf/pagination';
 import type { ZodApp } from '../../lib/fastify/app';
 import { requirePrincipal, requireRoleSomewhere } from '../../lib/fastify/auth';
@@ -14,7 +14,7 @@ const query = z.object({
   enterprise_customer_uuid: uuid.optional(),
   policy_uuid: uuid.optional(),
   lms_user_id: intQuery('integer', { min: 1 }),
-  content_key: z.string().max(255).optional(),
+  content_key: queryText().pipe(z.string().max(255)).optional(),
   outcome: z.enum(ATTEMPT_OUTCOMES, { error: `Select one of: ${ATTEMPT_OUTCOMES.join(', ')}.` }).optional(),
   started_after: time.optional(),
   started_before: time.optional(),

@@ -166,7 +166,8 @@ export const intFilter = (column: IntColumn, bounds: IntBounds = {}, opts: { inv
       const n = Number(raw.trim());
       return inColumn(column, n, bounds) ? n : NO_MATCH;
     })
-    .meta({ type: 'integer' });
+    // Documented with the column's range: the values a row can hold (others match nothing).
+    .meta({ type: 'integer', minimum: intRange(column, bounds).min, maximum: intRange(column, bounds).max });
 
 /**
  * An integer in a URL path (`/renewals/:id`): the number when it is a whole number inside the
@@ -218,6 +219,15 @@ export const textField = (max: number, opts: { allowBlank?: boolean } = {}) =>
     .refine((s) => !s.includes('\0'), { error: 'Null characters are not allowed.' })
     .refine((s) => opts.allowBlank || s.trim() !== '', { error: BLANK })
     .refine((s) => s.length <= max, { error: maxLength(max) });
+
+const NUL_MESSAGE = 'Null characters are not allowed.';
+const noNul = (s: string) => !s.includes('\0');
+
+/**
+ * A text query parameter (a filter, a search): no NUL characters, which Postgres refuses in text
+ * (Django's forms say so too, with this message).
+ */
+export const queryText = () => z.string().refine(noNul, { error: NUL_MESSAGE });
 
 /** An EmailField, trimmed. */
 export const emailField = () =>

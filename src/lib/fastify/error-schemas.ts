@@ -5,9 +5,12 @@ import { z } from 'zod';
  * for the OpenAPI documents. They live in a registry of their own and are published as
  * `components.schemas` of every app, so a generated client knows each shape by name. Routes name
  * the errors they can give with `schema.errors` (see `ErrorDocs`); the openapi plugin adds the
- * ones every route can give (401, 400 for a body that is not JSON, …).
+ * ones every route can give (401, 400 for a body that is not JSON, …). They are registered, with
+ * their ids, in zod's global registry, where the OpenAPI transform finds every schema's metadata.
  */
-export const errorRegistry = z.registry<{ id: string; description?: string }>();
+const errorRegistry = {
+  add: (schema: z.ZodType, meta: { id: string; description: string }) => z.globalRegistry.add(schema, meta),
+};
 
 /** `{"detail": "..."}`: DRF's shape for most errors (401, 403, 404, 503, …). */
 export const DetailError = z.object({ detail: z.string() });

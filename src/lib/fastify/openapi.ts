@@ -3,9 +3,9 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifySchema, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
-import { createJsonSchemaTransform, createJsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { DetailError, type ErrorBody, errorRegistry, FieldErrorMap } from './error-schemas';
+import { DetailError, type ErrorBody, FieldErrorMap } from './error-schemas';
 
 export interface OpenapiOptions {
   /** The document's title, e.g. "license-manager". */
@@ -71,8 +71,8 @@ export function errorAnswers(route: Pick<RouteOptions, 'method' | 'onRequest'>, 
 const oneOf = (list: z.ZodType[]): z.ZodType =>
   list.length === 1 ? (list[0] as z.ZodType) : z.union(list as [z.ZodType, z.ZodType, ...z.ZodType[]]);
 
-const baseTransform = createJsonSchemaTransform({ schemaRegistry: errorRegistry });
-const objectTransform = createJsonSchemaTransformObject({ schemaRegistry: errorRegistry });
+const baseTransform = jsonSchemaTransform;
+const objectTransform = jsonSchemaTransformObject;
 
 type TransformInput = Parameters<typeof baseTransform>[0] & { route: RouteOptions };
 

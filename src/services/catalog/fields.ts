@@ -32,7 +32,8 @@ export const listQuery = () =>
         .flatMap((s) => s.split(','))
         .map(contentKeyFromUrl)
         .filter((s) => s !== ''),
-    );
+    )
+    .refine((keys) => keys.every((k) => !k.includes('\0')), { error: 'Null characters are not allowed.' });
 
 /** A flag upstream reads as "present and not empty"; `false`/`0` count as false here too. */
 export const presenceFlag = () =>

@@ -42,7 +42,11 @@ export const userIdQuery = () => z.preprocess(blankToUndefined, userIdString().o
 /** A required lms user id query parameter. */
 export const requiredUserIdQuery = () => z.preprocess(blankToUndefined, userIdString());
 
-const queryText = () => z.string({ error: unlessMissing('Not a valid string.') }).max(255, maxLength(255));
+const queryText = () =>
+  z
+    .string({ error: unlessMissing('Not a valid string.') })
+    .max(255, maxLength(255))
+    .refine((s) => !s.includes('\0'), { error: 'Null characters are not allowed.' });
 
 /** A text filter; absent or empty means "no filter". */
 export const textQuery = () => z.preprocess(blankToUndefined, queryText().optional());

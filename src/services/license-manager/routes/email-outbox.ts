@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { choiceField, optionalUuidQuery } from '../../../lib/drf/fields';
+import { choiceField, optionalUuidQuery, queryText } from '../../../lib/drf/fields';
 import { countRows, pageQuery, paginate } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { requireOperator } from '../../common/auth';
@@ -13,7 +13,7 @@ const listQuery = z.object({
   enterprise_customer_uuid: optionalUuidQuery(),
   subscription_plan: optionalUuidQuery(),
   license: optionalUuidQuery(),
-  recipient: z.string().optional(),
+  recipient: queryText().optional(),
   kind: choiceField(EMAIL_KINDS).optional(),
   ...pageQuery,
 });

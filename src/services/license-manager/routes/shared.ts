@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { queryFlag, textField, unlessMissing, uuidParam } from '../../../lib/drf/fields';
+import { queryFlag, queryText, textField, unlessMissing, uuidParam } from '../../../lib/drf/fields';
 import { countRows, paginate } from '../../../lib/drf/pagination';
 import { requirePrincipal } from '../../../lib/fastify/auth';
 import { forbidden, HttpError } from '../../../lib/http-errors';
@@ -162,7 +162,7 @@ const splitStatuses = (raw: string | undefined) =>
 
 export const licenseFilterQuery = {
   status: statusListQuery(),
-  search: z.string().optional(),
+  search: queryText().optional(),
   ignore_null_emails: queryFlag(false),
   ordering: z.string().optional(),
   page: z.string().optional(),

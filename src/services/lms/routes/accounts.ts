@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { intFilter, NO_MATCH } from '../../../lib/drf/fields';
+import { intFilter, NO_MATCH, queryText } from '../../../lib/drf/fields';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { badRequest } from '../../../lib/http-errors';
 import { isUniqueViolation } from '../../../lib/pg-errors';
@@ -45,8 +45,8 @@ export function accountRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
       onRequest: requireOperator,
       schema: {
         querystring: z.object({
-          email: z.string().min(1).optional(),
-          username: z.string().min(1).optional(),
+          email: queryText().pipe(z.string().min(1)).optional(),
+          username: queryText().pipe(z.string().min(1)).optional(),
           lms_user_id: intFilter('integer', { min: 1 }, { invalid: 'Enter a whole number.' }),
         }),
         response: { 200: z.array(accountSchema) },

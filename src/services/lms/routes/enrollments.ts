@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { choiceField, intField, intFilter, invalidPk, NO_MATCH } from '../../../lib/drf/fields';
+import { choiceField, intField, intFilter, invalidPk, NO_MATCH, queryText } from '../../../lib/drf/fields';
 import { countRows, pageQuery, pageSchema, paginate } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { DetailError } from '../../../lib/fastify/error-schemas';
@@ -86,7 +86,7 @@ export function enrollmentRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
         querystring: z.object({
           enterprise_customer_uuid: uuidFilter(),
           lms_user_id: intFilter('integer', { min: 1 }),
-          course_run_key: z.string().optional(),
+          course_run_key: queryText().optional(),
           ...pageQuery,
         }),
         response: { 200: pageSchema(enrollmentSchema) },

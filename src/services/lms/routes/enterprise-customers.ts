@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isCountryCode } from '../../../lib/countries';
-import { BLANK, maxLength } from '../../../lib/drf/fields';
+import { BLANK, maxLength, queryText } from '../../../lib/drf/fields';
 import { countRows, pageQuery, pageSchema, paginate } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { DetailError } from '../../../lib/fastify/error-schemas';
@@ -61,7 +61,7 @@ export function enterpriseCustomerRoutes(app: ZodApp, { db }: ServiceContext<Lms
     {
       onRequest: requireOperator,
       schema: {
-        querystring: z.object({ slug: z.string().optional(), uuid: uuidFilter(), ...pageQuery }),
+        querystring: z.object({ slug: queryText().optional(), uuid: uuidFilter(), ...pageQuery }),
         response: { 200: pageSchema(customerSchema) },
       },
     },

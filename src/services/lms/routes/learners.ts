@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { booleanField, emailField, inColumn, intField, invalidPk } from '../../../lib/drf/fields';
+import { booleanField, emailField, inColumn, intField, invalidPk, queryText } from '../../../lib/drf/fields';
 import { countRows, pageQuery, pageSchema, paginate } from '../../../lib/drf/pagination';
 import type { ZodApp } from '../../../lib/fastify/app';
 import { badRequest, type FieldErrors } from '../../../lib/http-errors';
@@ -83,9 +83,9 @@ export function learnerRoutes(app: ZodApp, { db }: ServiceContext<LmsDB>) {
       schema: {
         querystring: z.object({
           enterprise_customer_uuid: uuidFilter(),
-          role: z.string().optional(),
+          role: queryText().optional(),
           user_ids: userIdsFilter,
-          user_email: z.string().optional(),
+          user_email: queryText().optional(),
           ...pageQuery,
         }),
         response: { 200: pageSchema(learnerSchema) },

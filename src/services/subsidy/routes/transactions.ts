@@ -66,7 +66,10 @@ const listQuery = z.object({
   /** Our extension: only reversed (`true`) or only unreversed (`false`) transactions. */
   reversed: optionalQueryFlag(),
   /** DRF SearchFilter over `lms_user_email` and `content_title` (case-insensitive, every term). */
-  search: z.string().optional(),
+  search: z
+    .string()
+    .refine((s) => !s.includes('\0'), { error: 'Null characters are not allowed.' })
+    .optional(),
   /** DRF OrderingFilter: `created` or `quantity`, `-` for descending; default `-created`. */
   ordering: z.string().optional(),
   page: z.string().optional(),
