@@ -277,19 +277,56 @@ class Generator {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The integer properties of an object schema, each with the values one past its bounds. */
-function integerFields(schema: Schema): Array<[string, number[]]> {
-  const out: Array<[string, number[]]> = [];
-  for (const [name, prop] of Object.entries((schema.properties ?? {}) as Record<string, Schema>)) {
-    const options = [prop, ...(((prop.anyOf ?? prop.oneOf ?? []) as Schema[]) || [])];
-    const int = options.find((o) => typeOf(o).includes('integer'));
-    if (!int) continue;
-    const values = [int.maximum, int.minimum]
-      .filter((b): b is number => typeof b === 'number')
-      .map((b, i) => (i === 0 ? b + 1 : b - 1));
-    if (values.length > 0) out.push([name, values]);
+type Path = Array<string | number>;
+
+/**
+ * Every integer field of a schema, nested ones included (`items.0.content_price_cents`), each with
+ * the values one past its bounds.
+ */
+function integerFields(
+  schema: Schema,
+  resolve: (s: Schema) => Schema,
+  prefix: Path = [],
+  depth = 0,
+): Array<[Path, number[]]> {
+  if (depth > 4) return [];
+  const out: Array<[Path, number[]]> = [];
+  const options = (s: Schema) => {
+    const r = resolve(s);
+    return [r, ...((r.anyOf ?? r.oneOf ?? []) as Schema[]).map(resolve)];
+  };
+  for (const [name, prop] of Object.entries((resolve(schema).properties ?? {}) as Record<string, Schema>)) {
+    const here = [...prefix, name];
+    for (const o of options(prop)) {
+      const types = typeOf(o);
+      if (types.includes('integer')) {
+        const values = [
+          ...(typeof o.maximum === 'number' ? [o.maximum + 1] : []),
+          ...(typeof o.minimum === 'number' ? [o.minimum - 1] : []),
+        ];
+        if (values.length > 0) out.push([here, values]);
+      } else if (types.includes('object')) {
+        out.push(...integerFields(o, resolve, here, depth + 1));
+      } else if (types.includes('array') && o.items) {
+        out.push(...integerFields(o.items as Schema, resolve, [...here, 0], depth + 1));
+      }
+    }
   }
   return out;
+}
+
+/** A copy of `base` with `value` at `path`, making the objects and lists on the way. */
+function setAt(base: unknown, path: Path, value: unknown): unknown {
+  const [key, ...rest] = path;
+  if (key === undefined) return value;
+  if (typeof key === 'number') {
+    const list = Array.isArray(base) ? [...base] : [];
+    list[key] = setAt(list[key], rest, value);
+    return list;
+  }
+  const obj = isObject(base) ? { ...base } : {};
+  obj[key] = setAt(obj[key], rest, value);
+  return obj;
 }
 
 const typeOf = (schema: Schema): string[] =>
@@ -391,8 +428,11 @@ export async function fuzzApp(opts: FuzzOptions): Promise<FuzzReport> {
       // the known records in the path: the answer must be the field's 400 (or no match), never a 5xx.
       if (!result.failed) {
         const [base] = fc.sample(recordArb, { seed, numRuns: 1 });
-        const bodyFields = bodySchema ? integerFields(gen.resolvePublic(bodySchema)) : [];
-        const queryFields = queryParams.flatMap((p) => integerFields({ properties: { [p.name]: p.schema ?? {} } }));
+        const resolve = (x: Schema) => gen.resolvePublic(x);
+        const bodyFields = bodySchema ? integerFields(bodySchema, resolve) : [];
+        const queryFields = queryParams.flatMap((p) =>
+          integerFields({ properties: { [p.name]: p.schema ?? {} } }, resolve),
+        );
         const knownPath = Object.fromEntries(
           pathParams.map((p) => [
             p.name,
@@ -412,8 +452,8 @@ export async function fuzzApp(opts: FuzzOptions): Promise<FuzzReport> {
                 path: knownPath,
                 raw: undefined,
               };
-              if (where === 'query') rec.query = { ...base.query, [field]: v };
-              else rec.body = { ...(isObject(base.body) ? base.body : {}), [field]: v };
+              if (where === 'query') rec.query = { ...base.query, [String(field[0])]: v };
+              else rec.body = setAt(isObject(base.body) ? base.body : {}, field, v);
               last = await exercise(toRequest(rec));
             }
           }
